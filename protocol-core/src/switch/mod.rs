@@ -1,0 +1,1 @@
+//! Switch: label encoding schemes and source-route forwarding (SwitchCore).

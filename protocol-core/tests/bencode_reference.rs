@@ -71,7 +71,16 @@ fn check_capture(capture: &str, expected_min: usize) {
             padded += 1;
         }
         // Strict (non-cjdns) parsing refuses exactly the padded ones.
-        assert_eq!(Value::parse(msg).is_ok(), msg.get(1) != Some(&b'0'));
+        match Value::parse(msg) {
+            Ok(v) => {
+                assert_ne!(msg.get(1), Some(&b'0'));
+                assert!(v.is_canonical());
+            }
+            Err(e) => {
+                assert_eq!(msg.get(1), Some(&b'0'));
+                assert_eq!(e, BencodeError::LeadingZero { offset: 1 });
+            }
+        }
     }
     assert!(padded > 0, "{capture}: some messages need padding");
 }

@@ -9,7 +9,6 @@ mod common;
 
 use protocol_core::switch::core::ERROR_FRAME_MAX;
 use protocol_core::switch::{bit_reverse64, splice, SwitchAction, SwitchCore};
-use serde_json::Value;
 
 const A_TO_B: &str = "169.254.12.1:12000";
 const B_TO_A: &str = "169.254.12.2:12000";
@@ -39,7 +38,7 @@ fn plaintexts(capture: &str, src: &str) -> Vec<Vec<u8>> {
     let packets = all.as_array().expect("capture is a JSON list");
     packets
         .iter()
-        .filter(|p| p["src"] == Value::from(src))
+        .filter(|p| p["src"].as_str() == Some(src))
         .filter_map(|p| p["outer_plain_hex"].as_str())
         .map(common::unhex)
         .collect()

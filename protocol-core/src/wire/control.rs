@@ -11,6 +11,7 @@
 //! covered. A frame is intact iff the checksum over those bytes comes out as zero.
 
 use super::error::{check_len, check_room, WireError};
+use super::field::{read_array, read_u16, read_u32, read_u64};
 use super::switch_header::{SwitchHeader, SwitchHeaderRepr, SWITCH_HEADER_LEN};
 use crate::identity::PublicKey;
 
@@ -493,7 +494,7 @@ impl<'a> ControlRepr<'a> {
                 if data.len() > KEYPING_DATA_MAX_LEN {
                     return Err(WireError::BadLength);
                 }
-                let key = PublicKey(read_32(body, 8));
+                let key = PublicKey(read_array(body, 8));
                 if kind == ControlType::KeyPing {
                     expect_magic(magic, KEYPING_MAGIC)?;
                     Ok(ControlRepr::KeyPing { version, key, data })
@@ -508,7 +509,7 @@ impl<'a> ControlRepr<'a> {
                     version,
                     snode_version: read_u32(body, 8),
                     kbps: read_u32(body, 12),
-                    snode_key: read_32(body, 16),
+                    snode_key: read_array(body, 16),
                     path_to_snode: read_u64(body, 48),
                     data,
                 };
@@ -718,29 +719,6 @@ fn put_snode(body: &mut [u8], magic: u32, s: &GetSnode<'_>) {
     body[12..16].copy_from_slice(&s.kbps.to_be_bytes());
     body[16..48].copy_from_slice(&s.snode_key);
     body[48..56].copy_from_slice(&s.path_to_snode.to_be_bytes());
-}
-
-// Readers for offsets the caller has already length-checked.
-fn read_u16(b: &[u8], at: usize) -> u16 {
-    u16::from_be_bytes([b[at], b[at + 1]])
-}
-
-fn read_u32(b: &[u8], at: usize) -> u32 {
-    let mut raw = [0u8; 4];
-    raw.copy_from_slice(&b[at..at + 4]);
-    u32::from_be_bytes(raw)
-}
-
-fn read_u64(b: &[u8], at: usize) -> u64 {
-    let mut raw = [0u8; 8];
-    raw.copy_from_slice(&b[at..at + 8]);
-    u64::from_be_bytes(raw)
-}
-
-fn read_32(b: &[u8], at: usize) -> [u8; 32] {
-    let mut raw = [0u8; 32];
-    raw.copy_from_slice(&b[at..at + 32]);
-    raw
 }
 
 #[cfg(test)]

@@ -9,21 +9,18 @@ use ::core::fmt;
 
 use super::encoding::v3x5x8;
 use super::label::bit_reverse64;
+use crate::wire::control::{
+    emit_error, ErrorType, ERROR_CAUSE_MAX_LEN, ERROR_CAUSE_MIN_LEN, ERROR_FRAME_MAX_LEN,
+};
 use crate::wire::switch_header::SWITCH_HEADER_VERSION;
 use crate::wire::{SwitchHeader, WireError, SWITCH_HEADER_LEN};
 
 /// The interface through which the switch talks to its own router.
 pub const ROUTER_INTERFACE: u32 = 1;
 
-/// Longest error frame the switch writes: switch header, 0xffffffff handle, control header,
-/// error type, then at most [`ERROR_CAUSE_MAX`] bytes of the offending packet.
-pub const ERROR_FRAME_MAX: usize = SWITCH_HEADER_LEN + 4 + 4 + 4 + ERROR_CAUSE_MAX;
-
-/// The offending packet is quoted up to this many bytes (`Control_Error_MAX_SIZE`).
-pub const ERROR_CAUSE_MAX: usize = 256;
-
-/// A packet is only answered with an error if it holds a switch header and a handle.
-const ERROR_CAUSE_MIN: usize = SWITCH_HEADER_LEN + 4;
+/// Longest error frame the switch writes: switch header, 0xffffffff marker, control header,
+/// error type, then at most 256 bytes of the offending packet.
+pub const ERROR_FRAME_MAX: usize = SWITCH_HEADER_LEN + ERROR_FRAME_MAX_LEN;
 
 /// The errors a switch reports to the sender (values of `wire/Error.h`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -41,6 +38,19 @@ impl SwitchError {
             SwitchError::MalformedAddress => 1,
             SwitchError::ReturnPathInvalid => 10,
         }
+    }
+
+    pub const fn error_type(self) -> ErrorType {
+        match self {
+            SwitchError::MalformedAddress => ErrorType::MalformedAddress,
+            SwitchError::ReturnPathInvalid => ErrorType::ReturnPathInvalid,
+        }
+    }
+}
+
+impl From<SwitchError> for ErrorType {
+    fn from(error: SwitchError) -> Self {
+        error.error_type()
     }
 }
 
@@ -317,7 +327,7 @@ fn refuse(
     error_out: &mut [u8],
     error: SwitchError,
 ) -> SwitchAction {
-    if packet.len() < ERROR_CAUSE_MIN {
+    if packet.len() < ERROR_CAUSE_MIN_LEN {
         return SwitchAction::Drop(DropReason::RuntCause { error });
     }
     let cause = SwitchHeader::new_unchecked(packet);
@@ -343,7 +353,7 @@ fn write_error_frame(
     error: SwitchError,
     cause: &[u8],
 ) -> Result<usize, WireError> {
-    let cause = cause.get(..ERROR_CAUSE_MAX).unwrap_or(cause);
+    let cause = cause.get(..ERROR_CAUSE_MAX_LEN).unwrap_or(cause);
     let (header_bytes, body) = match out.split_at_mut_checked(SWITCH_HEADER_LEN) {
         Some(parts) => parts,
         None => {
@@ -360,50 +370,8 @@ fn write_error_frame(
     header.set_version(SWITCH_HEADER_VERSION);
     header.set_traffic_class(0xffff);
     header.set_congestion(1);
-    let body_len = emit_control_error(body, error, cause)?;
+    let body_len = emit_error(body, error.error_type(), cause)?;
     Ok(SWITCH_HEADER_LEN + body_len)
-}
-
-/// The control ERROR frame from the 0xffffffff handle onward.
-fn emit_control_error(
-    out: &mut [u8],
-    error: SwitchError,
-    cause: &[u8],
-) -> Result<usize, WireError> {
-    // Stand-in until `crate::wire::control::emit_error` lands on main.
-    let len = 4 + 4 + 4 + cause.len();
-    let out = match out.get_mut(..len) {
-        Some(out) => out,
-        None => {
-            return Err(WireError::BufferTooSmall {
-                needed: len,
-                got: out.len(),
-            })
-        }
-    };
-    out[..4].copy_from_slice(&[0xff; 4]);
-    out[4..6].copy_from_slice(&[0, 0]);
-    out[6..8].copy_from_slice(&2u16.to_be_bytes());
-    out[8..12].copy_from_slice(&error.as_u32().to_be_bytes());
-    out[12..].copy_from_slice(cause);
-    let checksum = internet_checksum(&out[4..]);
-    out[4..6].copy_from_slice(&checksum.to_be_bytes());
-    Ok(len)
-}
-
-fn internet_checksum(bytes: &[u8]) -> u16 {
-    let mut sum = 0u32;
-    let mut words = bytes.chunks_exact(2);
-    for w in &mut words {
-        sum += u16::from_be_bytes([w[0], w[1]]) as u32;
-    }
-    if let [last] = words.remainder() {
-        sum += (*last as u32) << 8;
-    }
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    !(sum as u16)
 }
 
 const fn low_mask(n: u32) -> u64 {
@@ -496,7 +464,11 @@ mod tests {
         assert_eq!(&err[12..16], &[0xff; 4]);
         assert_eq!(&err[18..24], &[0, 2, 0, 0, 0, 1]);
         assert_eq!(&err[24..44], &before);
-        assert_eq!(internet_checksum(&err[16..44]), 0);
+        assert_eq!(crate::wire::control::checksum(&err[16..44]), 0);
+        assert_eq!(
+            SwitchError::ReturnPathInvalid.as_u32(),
+            ErrorType::ReturnPathInvalid.as_u32()
+        );
     }
 
     #[test]

@@ -8,7 +8,10 @@ pub mod core;
 pub mod encoding;
 pub mod label;
 
-pub use self::core::{DropReason, SwitchAction, SwitchCore, SwitchCoreError, SwitchError};
+pub use self::core::{
+    DropReason, SwitchAction, SwitchCore, SwitchCoreError, SwitchError, SwitchStats,
+    ERROR_FRAME_MAX, ROUTER_INTERFACE,
+};
 pub use encoding::{
     check_sane, is_sane, v3x5x8, ConvertTo, EncodingForm, EncodingScheme, EncodingSchemeError,
 };

@@ -173,6 +173,67 @@ fn serialized_schemes() {
             scheme
         );
     }
+    // 29 forms, prefixes 1, 10, 100, ... (cjdns-route-server's packing test).
+    let many: Vec<EncodingForm> = (1u8..30)
+        .map(|i| EncodingForm::new(i, i, 1 << (i - 1)))
+        .collect();
+    let scheme = EncodingScheme::new(&many).unwrap();
+    let n = scheme.serialize(&mut buf).unwrap();
+    assert_eq!(EncodingScheme::deserialize(&buf[..n]).unwrap(), scheme);
+
     // A too-small output buffer is an error, not a panic.
     assert!(v358.serialize(&mut buf[..4]).is_err());
+}
+
+/// Values from the tests of cjdns-route-server's `cjdns-core` (an independent Rust
+/// implementation), as a cross-check beyond what cjdns itself printed.
+#[test]
+fn route_server_cross_checks() {
+    // A six-hop path, first hop 0x15 (labels listed from the source outward).
+    let hops = [0x15u64, 0x8e, 0xa2, 0x1d, 0x414, 0x1b];
+    let full = hops[1..]
+        .iter()
+        .try_fold(hops[0], |via, &go| splice(go, via))
+        .unwrap();
+    assert_eq!(full, 0x0000_001b_0535_10e5);
+    assert!(routes_through(full, 0x15));
+    assert!(!routes_through(full, 0x13));
+    assert!(routes_through(full, 1));
+    assert!(routes_through(u64::MAX, 1));
+    assert!(!routes_through(u64::MAX, 0xffff_ffff_ffff_fffe));
+    assert!(!routes_through(0x0035_0e00, full));
+
+    // Splicing right up to the 59-bit limit, and one bit past it.
+    assert_eq!(
+        splice(0x0200_0000_0000_1111, 0x5),
+        Some(0x0800_0000_0000_4445)
+    );
+    assert_eq!(splice(0x0400_0000_0000_1111, 0x5), None);
+
+    let v358 = EncodingScheme::v358();
+    assert_eq!(v358.get_encoding_form(0x1110), Some(2));
+    assert_eq!(v358.get_encoding_form(0x1111), Some(0));
+    assert_eq!(v358.get_encoding_form(0x1112), Some(1));
+    assert_eq!(v358.convert_label(0x15, ConvertTo::Form(2)), Some(0x404));
+    assert_eq!(v358.convert_label(0x15, ConvertTo::Form(1)), Some(0x86));
+    assert_eq!(v358.convert_label(0x15, ConvertTo::Form(0)), Some(0x15));
+    assert_eq!(v358.convert_label(0x404, ConvertTo::Canonical), Some(0x15));
+    assert_eq!(v358.convert_label(0x15, ConvertTo::Form(3)), None);
+    assert!(v358.is_one_hop(0x13) && v358.is_one_hop(0x15) && !v358.is_one_hop(0x153));
+
+    let no_match =
+        EncodingScheme::new(&[EncodingForm::new(5, 2, 2), EncodingForm::new(8, 2, 0)]).unwrap();
+    assert_eq!(no_match.get_encoding_form(0x1113), None);
+    assert_eq!(no_match.convert_label(0x1113, ConvertTo::Canonical), None);
+
+    let v48 =
+        EncodingScheme::new(&[EncodingForm::new(4, 1, 1), EncodingForm::new(8, 1, 0)]).unwrap();
+    assert_eq!(
+        v48.convert_label(0x0040_0000_0000_0067, ConvertTo::Form(1)),
+        Some(0x0400_0000_0000_0606)
+    );
+    assert_eq!(
+        v48.convert_label(0x0400_0000_0000_0067, ConvertTo::Form(1)),
+        None
+    );
 }

@@ -234,72 +234,14 @@ impl<const N: usize> SwitchCore<N> {
         if !self.has_interface(source_iface) {
             return SwitchAction::Drop(DropReason::UnknownSourceInterface);
         }
-        let mut header = match SwitchHeader::new_checked(&mut *packet) {
-            Ok(header) => header,
-            Err(_) => return SwitchAction::Drop(DropReason::Runt),
+        let Ok(mut header) = SwitchHeader::new_checked(&mut *packet) else {
+            return SwitchAction::Drop(DropReason::Runt);
         };
         let label = header.label();
-        let mut bits = v3x5x8::bits_for_label(label);
-        let dest_iface = v3x5x8::decompress(label, bits);
-        let source_bits = v3x5x8::bits_for_interface(source_iface);
-
-        if dest_iface == ROUTER_INTERFACE && label & 0xf != 1 {
-            // The router is only ever addressed as `0001`.
-            return refuse(
-                source_iface,
-                packet,
-                error_out,
-                SwitchError::MalformedAddress,
-            );
-        }
-
-        if source_bits > bits {
-            if dest_iface == ROUTER_INTERFACE {
-                // The sender cannot know how wide our interface number is, so for the
-                // router we consume as many bits as the return director needs, provided
-                // they are zeros after the `0001` (cjdns issue #93 otherwise).
-                let needed = low_mask(source_bits + 4);
-                if (label ^ 1) & needed != 0 {
-                    return refuse(
-                        source_iface,
-                        packet,
-                        error_out,
-                        SwitchError::ReturnPathInvalid,
-                    );
-                }
-                bits = source_bits;
-            } else if source_iface == ROUTER_INTERFACE {
-                // Unreachable with v3x5x8 (the router needs only 4 bits), kept as the
-                // reference has it: the top bits must be free for the wider source.
-                let top_free = label
-                    .checked_shr(bits + 64 - source_bits)
-                    .is_none_or(|top| top == 0);
-                if !top_free {
-                    return refuse(
-                        source_iface,
-                        packet,
-                        error_out,
-                        SwitchError::MalformedAddress,
-                    );
-                }
-            } else {
-                return refuse(
-                    source_iface,
-                    packet,
-                    error_out,
-                    SwitchError::MalformedAddress,
-                );
-            }
-        }
-
-        if !self.has_interface(dest_iface) {
-            return refuse(
-                source_iface,
-                packet,
-                error_out,
-                SwitchError::MalformedAddress,
-            );
-        }
+        let (dest_iface, bits) = match self.route(source_iface, label) {
+            Ok(route) => route,
+            Err(error) => return refuse(source_iface, packet, error_out, error),
+        };
 
         let new_shift = header.label_shift() as u32 + bits;
         if new_shift > 63 {
@@ -316,6 +258,49 @@ impl<const N: usize> SwitchCore<N> {
         } else {
             SwitchAction::Forward { iface: dest_iface }
         }
+    }
+
+    /// The interface `label` leads to from `source_iface`, and how many label bits the hop
+    /// consumes, which is also the width the return director is written in.
+    fn route(&self, source_iface: u32, label: u64) -> Result<(u32, u32), SwitchError> {
+        let mut bits = v3x5x8::bits_for_label(label);
+        let dest_iface = v3x5x8::decompress(label, bits);
+        let source_bits = v3x5x8::bits_for_interface(source_iface);
+
+        if dest_iface == ROUTER_INTERFACE && label & 0xf != 1 {
+            // The router is only ever addressed as `0001` (with v3x5x8 nothing else decodes
+            // to 1, so this is a guard, as in the reference).
+            return Err(SwitchError::MalformedAddress);
+        }
+
+        if source_bits > bits {
+            if dest_iface == ROUTER_INTERFACE {
+                // The sender cannot know how wide our interface number is, so for the
+                // router we consume as many bits as the return director needs, provided
+                // the label reads `0001` and zeros that far (cjdns issue #93 otherwise).
+                if (label ^ 1) & low_mask(source_bits + 4) != 0 {
+                    return Err(SwitchError::ReturnPathInvalid);
+                }
+                bits = source_bits;
+            } else if source_iface == ROUTER_INTERFACE {
+                // Unreachable with v3x5x8 (the router needs only 4 bits), kept as the
+                // reference has it: the top bits must be free for the wider source.
+                let top_free = label
+                    .checked_shr(bits + 64 - source_bits)
+                    .is_none_or(|top| top == 0);
+                if !top_free {
+                    return Err(SwitchError::MalformedAddress);
+                }
+            } else {
+                // No room to write where the packet came from.
+                return Err(SwitchError::MalformedAddress);
+            }
+        }
+
+        if !self.has_interface(dest_iface) {
+            return Err(SwitchError::MalformedAddress);
+        }
+        Ok((dest_iface, bits))
     }
 }
 

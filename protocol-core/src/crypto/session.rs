@@ -327,6 +327,12 @@ impl Session {
         self.next_nonce
     }
 
+    /// Test seam: jump the data counter (e.g. to just below the wrap point).
+    #[doc(hidden)]
+    pub fn set_next_nonce_for_test(&mut self, next_nonce: u32) {
+        self.next_nonce = next_nonce;
+    }
+
     pub fn stats(&self) -> ReplayStats {
         self.replay.stats()
     }

@@ -135,10 +135,8 @@ fn check_capture(name: &str, keys: &Keys) -> Tally {
             } else {
                 tally.keys += 1;
             }
-        } else if p.get("outer_plain_hex").is_none() || p.get("inner").is_none() {
-            if p.get("outer_plain_hex").is_none() {
-                tally.data_not_checkable += 1;
-            }
+        } else if p.get("outer_plain_hex").is_none() {
+            tally.data_not_checkable += 1;
         }
         let Some(inner) = p.get("inner") else {
             continue;

@@ -513,7 +513,7 @@ impl Session {
                 self.replay.init(nonce.wrapping_add(1));
                 self.shared_secret = secret;
                 self.established = true;
-                self.next_nonce += 3;
+                self.next_nonce = self.next_nonce.saturating_add(3);
                 self.last_packet_secs = now_ms / 1000;
                 return Ok(Opened {
                     plaintext: DATA_HEADER_LEN..buf.len(),
@@ -636,7 +636,7 @@ impl Session {
                         self.shared_secret = beforenm(&self.our_temp_private, &temp)?;
                         self.her_temp_key = temp;
                     }
-                    next = self.next_nonce + 1;
+                    next = self.next_nonce.saturating_add(1);
                 }
             }
         } else {

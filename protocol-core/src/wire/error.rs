@@ -34,7 +34,10 @@ impl fmt::Display for WireError {
             WireError::UnknownType(t) => write!(f, "unknown type {t}"),
             WireError::Malformed => f.write_str("malformed field"),
             WireError::BufferTooSmall { needed, got } => {
-                write!(f, "output buffer too small: needed {needed} bytes, got {got}")
+                write!(
+                    f,
+                    "output buffer too small: needed {needed} bytes, got {got}"
+                )
             }
         }
     }

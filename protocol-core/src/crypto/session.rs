@@ -11,6 +11,18 @@
 //! (auth type, lookup, derivations, additional, then the 24-byte handshake nonce; the auth
 //! fields are then overwritten as cjdns does), and a Hello (state 0) or Key (state 2) then
 //! draws 32 bytes for the new temporary private key. Data packets draw nothing.
+//!
+//! Where we differ from cjdns on purpose (nothing here changes a byte on the wire):
+//! - a low-order peer key is refused ([`CryptoError::WeakKey`]); libsodium would leave an
+//!   all-zero key that anybody can compute;
+//! - the replay window is started by the first data packet only if it authenticates (cjdns
+//!   moves it even for a forged one, which lets a forger push the window ahead);
+//! - `set_auth(None)` means auth type 0 (cjdns' `set_auth(None)` on a fresh session flips it
+//!   to auth type 1 without a password);
+//! - keys outside fc00::/8 are refused when the session is made (cjdns refuses them one layer
+//!   up, in InterfaceController / SessionManager);
+//! - the user whose password an accepted Hello carried is remembered
+//!   ([`Session::authenticated_user`]).
 
 use core::ops::Range;
 

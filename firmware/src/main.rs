@@ -58,9 +58,9 @@ async fn main(spawner: Spawner) {
         }
     };
     info!(
-        "lan9118: id_rev={=u32:#010x} mac={=[u8]:02x}",
+        "lan9118: id_rev={=u32:#010x} mac={}",
         nic.id_rev(),
-        nic.mac_address()
+        Mac(nic.mac_address())
     );
     let mut serial = CmsdkUart::new(&mps2::UART0, mps2::SYSCLK_HZ, SERIAL_BAUD);
     mps2::enable_interrupts();
@@ -123,12 +123,15 @@ async fn net_task(mut runner: Runner<'static, Device>) -> ! {
 async fn node_task() -> ! {
     loop {
         let frame = NODE_FRAMES.to_node.receive().await;
-        let source = frame.get(6..12).unwrap_or(&[]);
+        let mut source = [0u8; 6];
+        if let Some(bytes) = frame.get(6..12) {
+            source.copy_from_slice(bytes);
+        }
         info!(
-            "node: ethertype {=u16:#06x} frame len={=usize} from {=[u8]:02x}",
+            "node: ethertype {=u16:#06x} frame len={=usize} from {}",
             ETHERTYPE_FC00,
             frame.len(),
-            source
+            Mac(source)
         );
     }
 }
@@ -148,13 +151,37 @@ async fn udp_echo_task(stack: Stack<'static>) -> ! {
     loop {
         match socket.recv_from(&mut datagram).await {
             Ok((len, meta)) => {
-                info!("udp echo: {=usize} bytes from {}", len, meta.endpoint);
+                info!(
+                    "udp echo: {=usize} bytes from {} (nic interrupts so far: {=u32})",
+                    len,
+                    meta.endpoint,
+                    mps2::NIC.interrupts_taken()
+                );
                 if let Err(e) = socket.send_to(&datagram[..len], meta.endpoint).await {
                     warn!("udp echo: send failed: {}", e);
                 }
             }
             Err(e) => warn!("udp echo: receive failed: {}", e),
         }
+    }
+}
+
+/// A MAC address printed as `52:54:00:12:34:56`.
+struct Mac([u8; 6]);
+
+impl defmt::Format for Mac {
+    fn format(&self, f: defmt::Formatter) {
+        let [a, b, c, d, e, g] = self.0;
+        defmt::write!(
+            f,
+            "{=u8:02x}:{=u8:02x}:{=u8:02x}:{=u8:02x}:{=u8:02x}:{=u8:02x}",
+            a,
+            b,
+            c,
+            d,
+            e,
+            g
+        );
     }
 }
 

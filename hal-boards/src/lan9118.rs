@@ -14,7 +14,7 @@
 //! The driver uses the chip in 32-bit PIO mode: every FIFO access is one 32-bit word whose
 //! bytes are the frame's bytes in little-endian order.
 
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use core::task::Context;
 
 use embassy_net_driver::{Capabilities, Driver, HardwareAddress, LinkState};
@@ -153,6 +153,8 @@ pub struct Lan9118Shared {
     regs: RegisterBlock,
     waker: AtomicWaker,
     phy_event: AtomicBool,
+    /// Interrupts taken; written only by the handler (load + store, no RMW atomics needed).
+    interrupts: AtomicU32,
 }
 
 impl Lan9118Shared {
@@ -162,6 +164,7 @@ impl Lan9118Shared {
             waker: AtomicWaker::new(),
             // Read the link once at start even without an interrupt.
             phy_event: AtomicBool::new(true),
+            interrupts: AtomicU32::new(0),
         }
     }
 
@@ -169,6 +172,9 @@ impl Lan9118Shared {
     /// them once it has serviced them, so a level-triggered source cannot storm), acknowledges
     /// what can be acknowledged here and wakes the network task.
     pub fn on_interrupt(&self) {
+        let taken = self.interrupts.load(Ordering::Relaxed);
+        self.interrupts
+            .store(taken.wrapping_add(1), Ordering::Relaxed);
         let enabled = self.regs.read(INT_EN);
         let pending = self.regs.read(INT_STS) & enabled;
         if pending == 0 {
@@ -181,6 +187,11 @@ impl Lan9118Shared {
         // The PHY source only clears when its own status register is read (task side).
         self.regs.write(INT_STS, pending & !INT_PHY);
         self.waker.wake();
+    }
+
+    /// How many times the NIC interrupt handler ran.
+    pub fn interrupts_taken(&self) -> u32 {
+        self.interrupts.load(Ordering::Relaxed)
     }
 
     fn enable_interrupts(&self, bits: u32) {

@@ -15,9 +15,9 @@ use embassy_net::{
     Config, ConfigV6, Ipv4Address, Ipv4Cidr, Ipv6Address, Ipv6Cidr, Runner, Stack, StackResources,
     StaticConfigV4, StaticConfigV6,
 };
-use embedded_io_async::Write as _;
+use embedded_io_async::{Read as _, Write as _};
 use hal_boards::cmsdk_uart::CmsdkUart;
-use hal_boards::ether_split::{EtherSplit, NodeFrames, Route, ETHERTYPE_FC00};
+use hal_boards::ether_split::{EthFrame, EtherSplit, NodeFrames, Route, ETHERTYPE_FC00};
 use hal_boards::lan9118::{self, Lan9118};
 use hal_boards::mps2;
 use static_cell::StaticCell;
@@ -62,7 +62,8 @@ async fn main(spawner: Spawner) {
         nic.id_rev(),
         Mac(nic.mac_address())
     );
-    let mut serial = CmsdkUart::new(&mps2::UART0, mps2::SYSCLK_HZ, SERIAL_BAUD);
+    let mac = nic.mac_address();
+    let serial = CmsdkUart::new(&mps2::UART0, mps2::SYSCLK_HZ, SERIAL_BAUD);
     mps2::enable_interrupts();
 
     let device: Device = EtherSplit::new(nic, &NODE_FRAMES, Some(log_frame));
@@ -85,11 +86,8 @@ async fn main(spawner: Spawner) {
 
     spawner.spawn(unwrap_spawn(net_task(runner)));
     spawner.spawn(unwrap_spawn(udp_echo_task(stack)));
-    spawner.spawn(unwrap_spawn(node_task()));
-
-    let _ = serial
-        .write_all(b"fc00-firmware: serial management link (not yet implemented)\r\n")
-        .await;
+    spawner.spawn(unwrap_spawn(node_task(mac)));
+    spawner.spawn(unwrap_spawn(serial_task(serial)));
 
     stack.wait_config_up().await;
     info!(
@@ -118,9 +116,14 @@ async fn net_task(mut runner: Runner<'static, Device>) -> ! {
     runner.run().await
 }
 
-/// Stand-in for the protocol-core node: consumes the 0xfc00 frames the splitter diverts.
+/// Payload prefix of 0xfc00 test frames the stand-in node answers, so the node's transmit
+/// path can be tested on the wire before the real node exists.
+const STUB_ECHO_MAGIC: &[u8] = b"fc00-stub-echo";
+
+/// Stand-in for the protocol-core node: consumes the 0xfc00 frames the splitter diverts and
+/// answers test frames (payload starting with [`STUB_ECHO_MAGIC`]) through the node's queue.
 #[embassy_executor::task]
-async fn node_task() -> ! {
+async fn node_task(own_mac: [u8; 6]) -> ! {
     loop {
         let frame = NODE_FRAMES.to_node.receive().await;
         let mut source = [0u8; 6];
@@ -133,6 +136,34 @@ async fn node_task() -> ! {
             frame.len(),
             Mac(source)
         );
+        let payload = frame.get(14..).unwrap_or(&[]);
+        if payload.starts_with(STUB_ECHO_MAGIC) {
+            let mut reply = EthFrame::new();
+            let built = reply.extend_from_slice(&source).is_ok()
+                && reply.extend_from_slice(&own_mac).is_ok()
+                && reply
+                    .extend_from_slice(&ETHERTYPE_FC00.to_be_bytes())
+                    .is_ok()
+                && reply.extend_from_slice(payload).is_ok();
+            if built {
+                NODE_FRAMES.from_node.send(reply).await;
+                info!("node: stub echo sent to {}", Mac(source));
+            }
+        }
+    }
+}
+
+/// UART0 echo until the management protocol (postcard over COBS) lands.
+#[embassy_executor::task]
+async fn serial_task(mut serial: CmsdkUart) -> ! {
+    let _ = serial
+        .write_all(b"fc00-firmware: serial echo (management protocol not yet implemented)\r\n")
+        .await;
+    let mut buf = [0u8; 64];
+    loop {
+        let Ok(n) = serial.read(&mut buf).await;
+        info!("serial: {=usize} bytes", n);
+        let _ = serial.write_all(&buf[..n]).await;
     }
 }
 

@@ -1,4 +1,5 @@
-//! fc00 mesh node firmware for QEMU `mps2-an386` (Cortex-M4F + LAN9118).
+//! fc00 mesh node firmware for QEMU `mps2-an386` (Cortex-M4F + LAN9118; `mps2-an385`, the
+//! Cortex-M3 variant, when built for `thumbv7m-none-eabi`).
 //!
 //! Today: brings up the NIC, runs an `embassy-net` stack (static IPv4 + IPv6 ULA, ICMP/ICMPv6
 //! echo answered by smoltcp, UDP echo on port 7), and splits the Ethernet device so that
@@ -21,6 +22,13 @@ use hal_boards::ether_split::{EthFrame, EtherSplit, NodeFrames, Route, ETHERTYPE
 use hal_boards::lan9118::{self, Lan9118};
 use hal_boards::mps2;
 use static_cell::StaticCell;
+
+/// The same image layout serves both QEMU MPS2 boards; the FPU target means the Cortex-M4F one.
+const BOARD: &str = if cfg!(target_abi = "eabihf") {
+    "mps2-an386"
+} else {
+    "mps2-an385"
+};
 
 /// Frames queued each way between the network task and the node task.
 const NODE_QUEUE_DEPTH: usize = 2;
@@ -45,8 +53,9 @@ async fn main(spawner: Spawner) {
     };
     mps2::start_time(&mut core.SYST);
     info!(
-        "fc00-firmware {=str} on mps2-an386",
-        env!("CARGO_PKG_VERSION")
+        "fc00-firmware {=str} on {=str}",
+        env!("CARGO_PKG_VERSION"),
+        BOARD
     );
 
     static NIC: StaticCell<Lan9118> = StaticCell::new();

@@ -16,6 +16,7 @@ use embassy_net::{
     Config, ConfigV6, Ipv4Address, Ipv4Cidr, Ipv6Address, Ipv6Cidr, Runner, Stack, StackResources,
     StaticConfigV4, StaticConfigV6,
 };
+use embassy_time::Timer;
 use embedded_io_async::{Read as _, Write as _};
 use hal_boards::cmsdk_uart::CmsdkUart;
 use hal_boards::ether_split::{EthFrame, EtherSplit, NodeFrames, Route, ETHERTYPE_FC00};
@@ -36,6 +37,7 @@ const NODE_QUEUE_DEPTH: usize = 2;
 const SOCKETS: usize = 3;
 const UDP_ECHO_PORT: u16 = 7;
 const SERIAL_BAUD: u32 = 115_200;
+const STATS_PERIOD_SECS: u64 = 5;
 
 const IPV4_ADDRESS: Ipv4Address = Ipv4Address::new(10, 200, 0, 2);
 const IPV4_PREFIX: u8 = 24;
@@ -97,6 +99,7 @@ async fn main(spawner: Spawner) {
     spawner.spawn(unwrap_spawn(udp_echo_task(stack)));
     spawner.spawn(unwrap_spawn(node_task(mac)));
     spawner.spawn(unwrap_spawn(serial_task(serial)));
+    spawner.spawn(unwrap_spawn(stats_task()));
 
     stack.wait_config_up().await;
     info!(
@@ -159,6 +162,19 @@ async fn node_task(own_mac: [u8; 6]) -> ! {
                 info!("node: stub echo sent to {}", Mac(source));
             }
         }
+    }
+}
+
+/// Periodic health line: memory high-water mark and interrupt count.
+#[embassy_executor::task]
+async fn stats_task() -> ! {
+    loop {
+        Timer::after_secs(STATS_PERIOD_SECS).await;
+        info!(
+            "stats: stack high-water {=usize} bytes, nic interrupts {=u32}",
+            mps2::stack_high_water(),
+            mps2::NIC.interrupts_taken()
+        );
     }
 }
 

@@ -86,6 +86,7 @@ const MAC_MII_DATA: u32 = 7;
 
 const MAC_CR_RXEN: u32 = 1 << 2;
 const MAC_CR_TXEN: u32 = 1 << 3;
+const MAC_CR_FDPX: u32 = 1 << 20;
 /// Pass all multicast: IPv6 neighbour discovery needs solicited-node groups, and the hash
 /// filter is not worth programming for a handful of groups.
 const MAC_CR_MCPAS: u32 = 1 << 19;
@@ -98,6 +99,7 @@ const INTERNAL_PHY_ADDR: u32 = 1;
 const PHY_BCR: u32 = 0;
 const PHY_BSR: u32 = 1;
 const PHY_ANAR: u32 = 4;
+const PHY_ANLPAR: u32 = 5;
 const PHY_INT_SOURCE: u32 = 29;
 const PHY_INT_MASK: u32 = 30;
 
@@ -106,6 +108,9 @@ const PHY_BCR_AUTONEG_RESTART: u32 = 1 << 9;
 const PHY_BSR_LINK_UP: u32 = 1 << 2;
 /// 10/100 half/full duplex, IEEE 802.3 selector.
 const PHY_ANAR_ALL_10_100: u32 = 0x01E1;
+const PHY_ABILITY_100_FULL: u32 = 1 << 8;
+const PHY_ABILITY_100_HALF: u32 = 1 << 7;
+const PHY_ABILITY_10_FULL: u32 = 1 << 6;
 const PHY_INT_LINK_DOWN: u32 = 1 << 4;
 const PHY_INT_AUTONEG_DONE: u32 = 1 << 6;
 
@@ -380,6 +385,22 @@ impl Driver for Lan9118 {
             if let Some(bsr) = phy_read(regs, PHY_BSR) {
                 self.link_up = bsr & PHY_BSR_LINK_UP != 0;
             }
+            if self.link_up {
+                // The MAC must run the duplex the PHY negotiated, or late collisions follow.
+                if let (Some(ours), Some(theirs)) =
+                    (phy_read(regs, PHY_ANAR), phy_read(regs, PHY_ANLPAR))
+                {
+                    let full = negotiated_full_duplex(ours, theirs);
+                    if let Some(cr) = mac_read(regs, MAC_CR) {
+                        let cr = if full {
+                            cr | MAC_CR_FDPX
+                        } else {
+                            cr & !MAC_CR_FDPX
+                        };
+                        let _ = mac_write(regs, MAC_CR, cr);
+                    }
+                }
+            }
             shared.enable_interrupts(INT_PHY);
         }
         if self.link_up {
@@ -456,6 +477,18 @@ fn tx_commands(len: usize) -> (u32, u32) {
         TX_CMD_A_FIRST_SEG | TX_CMD_A_LAST_SEG | len,
         (len << 16) | len,
     )
+}
+
+/// Duplex of the best mode both ends advertise (802.3 priority: 100FD, 100HD, 10FD, 10HD).
+fn negotiated_full_duplex(ours: u32, theirs: u32) -> bool {
+    let common = ours & theirs;
+    if common & PHY_ABILITY_100_FULL != 0 {
+        true
+    } else if common & PHY_ABILITY_100_HALF != 0 {
+        false
+    } else {
+        common & PHY_ABILITY_10_FULL != 0
+    }
 }
 
 fn mac_from_registers(low: u32, high: u32) -> [u8; 6] {
@@ -549,6 +582,16 @@ mod tests {
         let (a, b) = tx_commands(60);
         assert_eq!(a, 0x3000 | 60);
         assert_eq!(b, (60 << 16) | 60);
+    }
+
+    #[test]
+    fn duplex_resolution_follows_802_3_priority() {
+        // QEMU's PHY: we advertise everything, the partner reports 0x0f71 (all 10/100 modes).
+        assert!(negotiated_full_duplex(PHY_ANAR_ALL_10_100, 0x0F71));
+        // Partner only 100 half + 10 full: 100 half wins.
+        assert!(!negotiated_full_duplex(PHY_ANAR_ALL_10_100, 0x00C1));
+        assert!(negotiated_full_duplex(PHY_ANAR_ALL_10_100, 0x0041));
+        assert!(!negotiated_full_duplex(PHY_ANAR_ALL_10_100, 0x0021));
     }
 
     #[test]

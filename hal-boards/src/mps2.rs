@@ -78,6 +78,29 @@ mod rt {
         TIME.start(syst);
     }
 
+    /// Deepest stack use so far, in bytes, if the application enabled cortex-m-rt's
+    /// `paint-stack` feature (otherwise it reads as the whole stack region).
+    pub fn stack_high_water() -> usize {
+        unsafe extern "C" {
+            static _stack_start: u32;
+            static _stack_end: u32;
+        }
+        // Only the symbols' addresses are used, never their (meaningless) values.
+        let top = core::ptr::addr_of!(_stack_start) as usize;
+        let bottom = core::ptr::addr_of!(_stack_end) as usize;
+        let untouched = (bottom..top)
+            .step_by(4)
+            // SAFETY: [_stack_end, _stack_start) is RAM reserved for the stack; every word in
+            // it is mapped and aligned. Reads of words the running code also uses are racy
+            // only in their value, which is all this estimate needs.
+            .take_while(|&addr| unsafe { core::ptr::read_volatile(addr as *const u32) } == PAINT)
+            .count();
+        top - bottom - untouched * 4
+    }
+
+    /// cortex-m-rt's `STACK_PAINT_VALUE`.
+    const PAINT: u32 = 0xCCCC_CCCC;
+
     /// Unmasks the NIC and UART0 RX interrupts. Call after both drivers are initialised (the
     /// NIC's line is asserted until its IRQ_CFG is programmed).
     pub fn enable_interrupts() {

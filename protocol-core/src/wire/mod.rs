@@ -1,6 +1,7 @@
 //! Typed views over cjdns headers, smoltcp style: a `Packet<T: AsRef<[u8]>>` view with
 //! checked accessors, and a `Repr` with `parse` and `emit`. Every parse is total.
 
+pub mod bencode;
 mod error;
 pub mod switch_header;
 

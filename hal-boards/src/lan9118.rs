@@ -35,6 +35,7 @@ const IRQ_CFG: usize = 0x54;
 const INT_STS: usize = 0x58;
 const INT_EN: usize = 0x5C;
 const BYTE_TEST: usize = 0x64;
+const FIFO_INT: usize = 0x68;
 const RX_CFG: usize = 0x6C;
 const TX_CFG: usize = 0x70;
 const HW_CFG: usize = 0x74;
@@ -53,6 +54,7 @@ const IRQ_CFG_ENABLE_PUSH_PULL_HIGH: u32 = 0x2200_0111;
 
 // INT_STS / INT_EN bits.
 const INT_RSFL: u32 = 1 << 3; // RX status FIFO above its level (0): a frame is waiting
+const INT_TDFA: u32 = 1 << 9; // TX data FIFO has room above its level
 const INT_PHY: u32 = 1 << 18;
 const INT_ALL: u32 = 0xFFFF_FFFF;
 
@@ -61,6 +63,10 @@ const HW_CFG_MBO: u32 = 1 << 20; // "must be one" on real silicon
 const HW_CFG_TX_FIFO_5K: u32 = 5 << 16;
 
 const PMT_CTRL_READY: u32 = 1 << 0;
+
+/// FIFO_INT: TX-data-available level (in 64-byte units) = room for one full frame plus its
+/// command words. The RX status level (low byte) stays 0: interrupt as soon as a frame is in.
+const FIFO_INT_LEVELS: u32 = (MAX_FRAME_LEN as u32 + TX_CMD_OVERHEAD).div_ceil(64) << 24;
 
 const TX_CFG_TX_ON: u32 = 1 << 1;
 const TX_CFG_TXSAO: u32 = 1 << 2; // let the TX status FIFO overrun instead of stalling TX
@@ -261,6 +267,7 @@ impl Lan9118 {
             .ok_or(InitError::RegisterBusy)?;
         phy_read(regs, PHY_INT_SOURCE).ok_or(InitError::RegisterBusy)?;
 
+        regs.write(FIFO_INT, FIFO_INT_LEVELS);
         // Frames start word-aligned at offset 0; no end padding beyond the word.
         regs.write(RX_CFG, 0);
         regs.write(TX_CFG, TX_CFG_TX_ON | TX_CFG_TXSAO);
@@ -296,9 +303,24 @@ impl Lan9118 {
         self.stats
     }
 
-    fn tx_space_for_full_frame(regs: &RegisterBlock) -> bool {
-        regs.read(TX_FIFO_INF) & 0xFFFF >= MAX_FRAME_LEN as u32 + TX_CMD_OVERHEAD
+    /// Whether the TX FIFO can take a full frame now; if not, arms the TX-space interrupt so
+    /// the task is woken when it can (acknowledge, re-check, unmask: no lost wake-up).
+    fn tx_ready_or_arm(shared: &Lan9118Shared) -> bool {
+        let regs = &shared.regs;
+        if tx_has_room(regs) {
+            return true;
+        }
+        regs.write(INT_STS, INT_TDFA);
+        if tx_has_room(regs) {
+            return true;
+        }
+        shared.enable_interrupts(INT_TDFA);
+        false
     }
+}
+
+fn tx_has_room(regs: &RegisterBlock) -> bool {
+    regs.read(TX_FIFO_INF) & 0xFFFF >= MAX_FRAME_LEN as u32 + TX_CMD_OVERHEAD
 }
 
 fn rx_frames_waiting(regs: &RegisterBlock) -> u32 {
@@ -313,9 +335,8 @@ impl Driver for Lan9118 {
         let shared = self.shared;
         let regs = &shared.regs;
         shared.waker.register(cx.waker());
-        if !Self::tx_space_for_full_frame(regs) {
-            // The MAC drains the TX FIFO at line rate; look again on the next poll.
-            cx.waker().wake_by_ref();
+        if !Self::tx_ready_or_arm(shared) {
+            // Frames stay in the RX FIFO until a reply could be sent too.
             return None;
         }
         loop {
@@ -360,13 +381,13 @@ impl Driver for Lan9118 {
     }
 
     fn transmit(&mut self, cx: &mut Context) -> Option<TxToken<'_>> {
-        let regs = &self.shared.regs;
-        if !Self::tx_space_for_full_frame(regs) {
-            cx.waker().wake_by_ref();
+        let shared = self.shared;
+        shared.waker.register(cx.waker());
+        if !Self::tx_ready_or_arm(shared) {
             return None;
         }
         Some(TxToken {
-            regs,
+            regs: &shared.regs,
             buf: &mut self.tx_buf,
             stats: &mut self.stats,
         })
@@ -592,6 +613,12 @@ mod tests {
         assert!(!negotiated_full_duplex(PHY_ANAR_ALL_10_100, 0x00C1));
         assert!(negotiated_full_duplex(PHY_ANAR_ALL_10_100, 0x0041));
         assert!(!negotiated_full_duplex(PHY_ANAR_ALL_10_100, 0x0021));
+    }
+
+    #[test]
+    fn fifo_levels_fit_one_full_frame() {
+        assert_eq!(FIFO_INT_LEVELS, 24 << 24);
+        assert!((FIFO_INT_LEVELS >> 24) * 64 >= MAX_FRAME_LEN as u32 + TX_CMD_OVERHEAD);
     }
 
     #[test]

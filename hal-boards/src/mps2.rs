@@ -1,0 +1,114 @@
+//! QEMU `mps2-an386` (Cortex-M4F) / `mps2-an385` (Cortex-M3): peripheral addresses and the
+//! shared driver state the interrupt handlers reach.
+//!
+//! Facts from QEMU's `hw/arm/mps2.c`: LAN9118 at 0x4020_0000 on IRQ 13; UART0 at 0x4000_4000
+//! with RX on IRQ 0 and TX on IRQ 1 (`-serial` 0 is UART0); 25 MHz system clock, which also
+//! clocks SysTick; 4 MiB of code RAM ("flash") at 0 and 4 MiB of SRAM at 0x2000_0000.
+#![allow(unsafe_code)]
+
+use crate::cmsdk_uart::CmsdkUartShared;
+use crate::lan9118::Lan9118Shared;
+use crate::mmio::RegisterBlock;
+
+pub const SYSCLK_HZ: u32 = 25_000_000;
+pub const LAN9118_BASE: usize = 0x4020_0000;
+pub const LAN9118_IRQ: u16 = 13;
+pub const UART0_BASE: usize = 0x4000_4000;
+pub const UART0_RX_IRQ: u16 = 0;
+pub const UART0_TX_IRQ: u16 = 1;
+
+/// The board's one Ethernet controller.
+// SAFETY: on mps2-an385/an386 the LAN9118 register window is at LAN9118_BASE for the whole run
+// and only the lan9118 driver (task + its interrupt handler) accesses it.
+pub static NIC: Lan9118Shared = Lan9118Shared::new(unsafe { RegisterBlock::new(LAN9118_BASE) });
+
+/// UART0, the serial port QEMU connects to its first `-serial` backend.
+// SAFETY: as for NIC: the CMSDK UART0 window is fixed and owned by the cmsdk_uart driver.
+pub static UART0: CmsdkUartShared = CmsdkUartShared::new(unsafe { RegisterBlock::new(UART0_BASE) });
+
+#[cfg(all(feature = "mps2", target_arch = "arm"))]
+pub use self::rt::*;
+
+/// Cortex-M glue: time driver, SysTick and interrupt dispatch, NVIC set-up.
+#[cfg(all(feature = "mps2", target_arch = "arm"))]
+mod rt {
+    use cortex_m::interrupt::InterruptNumber;
+    use cortex_m::peripheral::{NVIC, SYST};
+    use systick_timer::SystickDriver;
+
+    use super::*;
+
+    /// Wake-up slots of the time driver: one per task that sleeps at the same time.
+    const TIMER_SLOTS: usize = 8;
+
+    // SysTick at the 25 MHz core clock, interrupting every 1 ms (a 64-bit tick count is kept
+    // from the counter in between, so timers resolve finer than 1 ms).
+    embassy_time_driver::time_driver_impl!(
+        static TIME: SystickDriver<TIMER_SLOTS> = SystickDriver::new(SYSCLK_HZ as u64, SYSCLK_HZ / 1000 - 1)
+    );
+
+    #[cortex_m_rt::exception]
+    fn SysTick() {
+        TIME.systick_interrupt();
+    }
+
+    /// Routes the board's device interrupts (no PAC exists for MPS2: every external
+    /// interrupt vector points at cortex-m-rt's DefaultHandler).
+    #[cortex_m_rt::exception]
+    unsafe fn DefaultHandler(irqn: i16) {
+        match irqn {
+            n if n == LAN9118_IRQ as i16 => NIC.on_interrupt(),
+            n if n == UART0_RX_IRQ as i16 => UART0.on_rx_interrupt(),
+            _ => {}
+        }
+    }
+
+    #[derive(Clone, Copy)]
+    struct Irq(u16);
+
+    // SAFETY: the numbers used are the board's external interrupt lines, all < 32 (valid).
+    unsafe impl InterruptNumber for Irq {
+        fn number(self) -> u16 {
+            self.0
+        }
+    }
+
+    /// Starts the embassy-time clock. Call once, before anything awaits a timer.
+    pub fn start_time(syst: &mut SYST) {
+        TIME.start(syst);
+    }
+
+    /// Deepest stack use so far, in bytes, if the application enabled cortex-m-rt's
+    /// `paint-stack` feature (otherwise it reads as the whole stack region).
+    pub fn stack_high_water() -> usize {
+        unsafe extern "C" {
+            static _stack_start: u32;
+            static _stack_end: u32;
+        }
+        // Only the symbols' addresses are used, never their (meaningless) values.
+        let top = core::ptr::addr_of!(_stack_start) as usize;
+        let bottom = core::ptr::addr_of!(_stack_end) as usize;
+        let untouched = (bottom..top)
+            .step_by(4)
+            // SAFETY: [_stack_end, _stack_start) is RAM reserved for the stack; every word in
+            // it is mapped and aligned. Reads of words the running code also uses are racy
+            // only in their value, which is all this estimate needs.
+            .take_while(|&addr| unsafe { core::ptr::read_volatile(addr as *const u32) } == PAINT)
+            .count();
+        top - bottom - untouched * 4
+    }
+
+    /// cortex-m-rt's `STACK_PAINT_VALUE`.
+    const PAINT: u32 = 0xCCCC_CCCC;
+
+    /// Unmasks the NIC and UART0 RX interrupts. Call after both drivers are initialised (the
+    /// NIC's line is asserted until its IRQ_CFG is programmed).
+    pub fn enable_interrupts() {
+        for irq in [LAN9118_IRQ, UART0_RX_IRQ] {
+            NVIC::unpend(Irq(irq));
+            // SAFETY: both handlers only touch their driver's shared state, which is built for
+            // concurrent use from the interrupt (critical sections, atomics, wakers).
+            unsafe { NVIC::unmask(Irq(irq)) };
+        }
+    }
+}

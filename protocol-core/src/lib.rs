@@ -7,7 +7,12 @@
 #![forbid(unsafe_code)]
 #![warn(missing_debug_implementations)]
 
+pub mod control;
 pub mod crypto;
 pub mod identity;
+pub mod node;
+pub mod peering;
+pub mod router;
+pub mod session;
 pub mod switch;
 pub mod wire;

@@ -1,0 +1,1 @@
+//! Control frames addressed to this router: answering PING/KEYPING/RPATH/GETSNODE/LLADDR.

@@ -1,0 +1,1 @@
+//! The composed node: links in, frames and events out (see docs/node.md).

@@ -1,0 +1,1 @@
+//! Peering (InterfaceController): links, peers and their outer CryptoAuth sessions, beacons, keepalive.

@@ -1,0 +1,1 @@
+//! Router: the CJDHT (legacy DHT) node store, queries and path discovery.

@@ -1,0 +1,1 @@
+//! Session manager: end-to-end CryptoAuth sessions, handles, paths and IPv6 carriage.

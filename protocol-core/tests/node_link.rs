@@ -1,0 +1,549 @@
+//! The link half of the node end to end: nodes joined in memory by a test network with a
+//! virtual clock. Peering over a UDP-like link with a password and over an Ethernet-like link
+//! with beacons, keepalive, forwarding through a middle node, and floods.
+
+use std::collections::VecDeque;
+
+use protocol_core::identity::{generate_keypair, PublicKey};
+use protocol_core::node::{
+    BeaconMode, Event, Io, LinkAddr, LinkId, LinkKind, Node, PeerConfig, NODE_HEADROOM,
+};
+use protocol_core::peering::PeerState;
+use rand_chacha::rand_core::SeedableRng;
+use rand_chacha::ChaCha20Rng;
+
+type TestNode = Node<8, 16, 128>;
+
+#[derive(Default)]
+struct TestIo {
+    sent: Vec<(LinkId, LinkAddr, Vec<u8>)>,
+    events: Vec<Event>,
+    ipv6: Vec<Vec<u8>>,
+}
+
+impl Io for TestIo {
+    fn transmit(&mut self, link: LinkId, to: &LinkAddr, frame: &[u8]) {
+        self.sent.push((link, *to, frame.to_vec()));
+    }
+    fn deliver_ipv6(&mut self, packet: &[u8]) {
+        self.ipv6.push(packet.to_vec());
+    }
+    fn event(&mut self, event: Event) {
+        self.events.push(event);
+    }
+}
+
+struct Member {
+    node: usize,
+    link: LinkId,
+    addr: LinkAddr,
+}
+
+struct Segment {
+    kind: LinkKind,
+    members: Vec<Member>,
+    up: bool,
+}
+
+struct Net {
+    nodes: Vec<TestNode>,
+    keys: Vec<PublicKey>,
+    ios: Vec<TestIo>,
+    rngs: Vec<ChaCha20Rng>,
+    segments: Vec<Segment>,
+    queue: VecDeque<(usize, LinkId, LinkAddr, bool, Vec<u8>)>,
+    now: u64,
+    delivered_frames: u64,
+}
+
+impl Net {
+    fn new(n: usize, seed: u64) -> Net {
+        let mut nodes = Vec::new();
+        let mut keys = Vec::new();
+        let mut rngs = Vec::new();
+        for i in 0..n {
+            let mut rng = ChaCha20Rng::seed_from_u64(seed * 1000 + i as u64);
+            let (private, public, _) = generate_keypair(&mut rng);
+            nodes.push(TestNode::new(private, &mut rng));
+            keys.push(public);
+            rngs.push(rng);
+        }
+        Net {
+            nodes,
+            keys,
+            ios: (0..n).map(|_| TestIo::default()).collect(),
+            rngs,
+            segments: Vec::new(),
+            queue: VecDeque::new(),
+            now: 1_000,
+            delivered_frames: 0,
+        }
+    }
+
+    /// A segment (a UDP subnet or an Ethernet wire) joining `members`; returns its index.
+    fn segment(&mut self, kind: LinkKind, members: &[usize]) -> usize {
+        let s = self.segments.len();
+        let mut ms = Vec::new();
+        for &node in members {
+            let link = self.nodes[node].add_link(kind).unwrap();
+            let addr = match kind {
+                LinkKind::Udp => LinkAddr::Udp4 {
+                    ip: [10, 0, s as u8, node as u8 + 1],
+                    port: 11000 + node as u16,
+                },
+                _ => LinkAddr::Mac([2, 0, 0, 0, s as u8, node as u8 + 1]),
+            };
+            if kind == LinkKind::Udp {
+                self.nodes[node]
+                    .set_comm_port(link, 11000 + node as u16)
+                    .unwrap();
+            }
+            ms.push(Member { node, link, addr });
+        }
+        self.segments.push(Segment {
+            kind,
+            members: ms,
+            up: true,
+        });
+        s
+    }
+
+    fn member(&self, seg: usize, node: usize) -> &Member {
+        self.segments[seg]
+            .members
+            .iter()
+            .find(|m| m.node == node)
+            .unwrap()
+    }
+
+    /// `from` connects to `to` on segment `seg` with a password `to` knows.
+    fn connect(&mut self, seg: usize, from: usize, to: usize, password: &[u8], login: &[u8]) {
+        self.nodes[to].add_password(password, Some(login)).unwrap();
+        let link = self.member(seg, from).link;
+        let addr = self.member(seg, to).addr;
+        let key = self.keys[to];
+        let io = &mut self.ios[from];
+        self.nodes[from]
+            .connect(
+                link,
+                addr,
+                PeerConfig {
+                    public_key: key,
+                    password,
+                    login: Some(login),
+                    name: "configured",
+                    version: 0,
+                },
+                io,
+            )
+            .unwrap();
+    }
+
+    /// Move everything nodes transmitted onto the wire queue.
+    fn collect(&mut self) {
+        for i in 0..self.nodes.len() {
+            let sent = std::mem::take(&mut self.ios[i].sent);
+            for (link, to, frame) in sent {
+                let Some((seg_index, seg)) = self
+                    .segments
+                    .iter()
+                    .enumerate()
+                    .find(|(_, s)| s.members.iter().any(|m| m.node == i && m.link == link))
+                else {
+                    panic!("node {i} sent on unknown link {link:?}")
+                };
+                let _ = seg_index;
+                if !seg.up {
+                    continue;
+                }
+                let from = seg
+                    .members
+                    .iter()
+                    .find(|m| m.node == i && m.link == link)
+                    .unwrap()
+                    .addr;
+                for m in &seg.members {
+                    if m.node == i {
+                        continue;
+                    }
+                    let broadcast = to == LinkAddr::Broadcast;
+                    if broadcast || m.addr == to {
+                        // A beacon on UDP arrives from the beacon port, not the data port.
+                        let from = match (broadcast, seg.kind, from) {
+                            (true, LinkKind::Udp, a) => a.with_port(64512),
+                            (_, _, a) => a,
+                        };
+                        self.queue
+                            .push_back((m.node, m.link, from, broadcast, frame.clone()));
+                    }
+                }
+            }
+        }
+    }
+
+    fn deliver(&mut self, node: usize, link: LinkId, from: LinkAddr, bcast: bool, frame: &[u8]) {
+        let mut buf = vec![0u8; NODE_HEADROOM + frame.len()];
+        buf[NODE_HEADROOM..].copy_from_slice(frame);
+        let now = self.now;
+        self.nodes[node].handle_frame(
+            link,
+            &from,
+            bcast,
+            &mut buf,
+            NODE_HEADROOM,
+            frame.len(),
+            now,
+            &mut self.rngs[node],
+            &mut self.ios[node],
+        );
+        self.delivered_frames += 1;
+    }
+
+    /// Deliver queued frames until the network is quiet (bounded).
+    fn drain(&mut self) {
+        for _ in 0..100_000 {
+            self.collect();
+            let Some((node, link, from, bcast, frame)) = self.queue.pop_front() else {
+                return;
+            };
+            self.deliver(node, link, from, bcast, &frame);
+        }
+        panic!("network never went quiet");
+    }
+
+    fn run(&mut self, ms: u64) {
+        let end = self.now + ms;
+        while self.now < end {
+            for i in 0..self.nodes.len() {
+                if self.nodes[i].poll_at() <= self.now {
+                    let now = self.now;
+                    self.nodes[i].poll(now, &mut self.rngs[i], &mut self.ios[i]);
+                }
+            }
+            self.drain();
+            self.now += 8;
+        }
+    }
+
+    fn peer_state(&self, node: usize, key: &PublicKey) -> Option<PeerState> {
+        self.nodes[node]
+            .stats()
+            .peers
+            .iter()
+            .flatten()
+            .find(|p| p.key == *key)
+            .map(|p| p.state)
+    }
+
+    fn events_up(&self, node: usize, key: &PublicKey) -> usize {
+        self.ios[node]
+            .events
+            .iter()
+            .filter(|e| matches!(e, Event::PeerUp { key: k, .. } if k == key))
+            .count()
+    }
+}
+
+#[test]
+fn udp_peers_with_password_come_up_and_report_the_user() {
+    let mut net = Net::new(2, 1);
+    let seg = net.segment(LinkKind::Udp, &[0, 1]);
+    net.connect(seg, 0, 1, b"secret-a-b", b"alice");
+    net.run(3_000);
+    let (ka, kb) = (net.keys[0], net.keys[1]);
+    assert_eq!(net.peer_state(0, &kb), Some(PeerState::Established));
+    assert_eq!(net.peer_state(1, &ka), Some(PeerState::Established));
+    assert_eq!(net.events_up(0, &kb), 1, "{:?}", net.ios[0].events);
+    assert_eq!(net.events_up(1, &ka), 1, "{:?}", net.ios[1].events);
+    let stats_b = net.nodes[1].stats();
+    let peer_a = stats_b.peers.iter().flatten().next().unwrap();
+    assert_eq!(peer_a.user.as_str(), "alice");
+    assert!(peer_a.is_incoming);
+    assert_eq!(peer_a.addr_string().as_str(), "10.0.0.1:11000");
+    assert_eq!(peer_a.label, 0x13);
+    assert_eq!(peer_a.version, 22);
+    let stats_a = net.nodes[0].stats();
+    let peer_b = stats_a.peers.iter().flatten().next().unwrap();
+    assert_eq!(peer_b.name.as_str(), "configured");
+    assert!(peer_b.counters.packets_in > 0 && peer_b.counters.bytes_out > 0);
+    assert_eq!(stats_a.peer_count, 1);
+}
+
+#[test]
+fn wrong_password_is_refused() {
+    let mut net = Net::new(2, 2);
+    let seg = net.segment(LinkKind::Udp, &[0, 1]);
+    net.nodes[1].add_password(b"right", Some(b"x")).unwrap();
+    let link = net.member(seg, 0).link;
+    let addr = net.member(seg, 1).addr;
+    let key = net.keys[1];
+    net.nodes[0]
+        .connect(
+            link,
+            addr,
+            PeerConfig {
+                public_key: key,
+                password: b"wrong",
+                login: Some(b"x"),
+                name: "",
+                version: 0,
+            },
+            &mut net.ios[0],
+        )
+        .unwrap();
+    net.run(5_000);
+    assert_eq!(net.nodes[1].stats().peer_count, 0);
+    assert!(net.nodes[1].stats().peering.hellos_refused > 0);
+    assert_ne!(net.peer_state(0, &key), Some(PeerState::Established));
+}
+
+#[test]
+fn ethernet_peers_find_each_other_by_beacon() {
+    let mut net = Net::new(2, 3);
+    let seg = net.segment(LinkKind::Ethernet, &[0, 1]);
+    for n in 0..2 {
+        let link = net.member(seg, n).link;
+        net.nodes[n].set_beacon(link, BeaconMode::Send).unwrap();
+    }
+    net.run(3_000);
+    let (ka, kb) = (net.keys[0], net.keys[1]);
+    assert_eq!(net.peer_state(0, &kb), Some(PeerState::Established));
+    assert_eq!(net.peer_state(1, &ka), Some(PeerState::Established));
+    assert_eq!(net.events_up(0, &kb), 1);
+    assert_eq!(net.events_up(1, &ka), 1);
+    let s = net.nodes[0].stats();
+    assert_eq!(s.peer_count, 1);
+    assert!(s.peering.beacons_sent >= 1);
+    // Beacons repeat every 32768 ms, never creating a second peer.
+    net.run(70_000);
+    let s = net.nodes[0].stats();
+    assert_eq!(s.peer_count, 1);
+    assert!(s.peering.beacons_sent >= 3, "{}", s.peering.beacons_sent);
+    assert_eq!(net.peer_state(0, &kb), Some(PeerState::Established));
+}
+
+#[test]
+fn udp_beacons_accept_only_when_enabled() {
+    let mut net = Net::new(2, 4);
+    let seg = net.segment(LinkKind::Udp, &[0, 1]);
+    let l0 = net.member(seg, 0).link;
+    net.nodes[0].set_beacon(l0, BeaconMode::Send).unwrap();
+    net.run(2_000);
+    assert_eq!(net.nodes[1].stats().peer_count, 0, "mode 0 ignores beacons");
+    assert!(net.nodes[1].stats().peering.beacons_ignored >= 1);
+    let l1 = net.member(seg, 1).link;
+    net.nodes[1].set_beacon(l1, BeaconMode::Accept).unwrap();
+    net.run(34_000);
+    let kb = net.keys[1];
+    let ka = net.keys[0];
+    assert_eq!(net.peer_state(1, &ka), Some(PeerState::Established));
+    assert_eq!(net.peer_state(0, &kb), Some(PeerState::Established));
+    // The beacon announced node 0's data port, not the beacon port.
+    let s = net.nodes[1].stats();
+    let p = s.peers.iter().flatten().next().unwrap();
+    assert_eq!(p.addr_string().as_str(), "10.0.0.1:11000");
+    assert_eq!(
+        p.user.as_str(),
+        "",
+        "node 1 initiated, node 0 authenticated it"
+    );
+    let s0 = net.nodes[0].stats();
+    assert_eq!(
+        s0.peers.iter().flatten().next().unwrap().user.as_str(),
+        "Local Peers"
+    );
+}
+
+#[test]
+fn keepalive_marks_unresponsive_and_recovers() {
+    let mut net = Net::new(2, 5);
+    let seg = net.segment(LinkKind::Udp, &[0, 1]);
+    net.connect(seg, 0, 1, b"pw", b"a");
+    net.run(3_000);
+    let kb = net.keys[1];
+    let ka = net.keys[0];
+    assert_eq!(net.peer_state(0, &kb), Some(PeerState::Established));
+    let before = net.nodes[0].stats().peering.pings_sent;
+    // Quiet link: pings keep it alive.
+    net.run(30_000);
+    let s = net.nodes[0].stats();
+    assert!(s.peering.pings_sent > before + 5, "{:?}", s.peering);
+    assert!(s.peering.pongs_matched > 5);
+    assert_eq!(net.peer_state(0, &kb), Some(PeerState::Established));
+    // Cut the wire.
+    net.segments[seg].up = false;
+    net.run(25_000);
+    assert_eq!(net.peer_state(0, &kb), Some(PeerState::Unresponsive));
+    assert!(net.ios[0]
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::PeerDown { key, .. } if *key == kb)));
+    // Heal it: back up, reported up again.
+    net.segments[seg].up = true;
+    net.run(30_000);
+    assert_eq!(net.peer_state(0, &kb), Some(PeerState::Established));
+    assert_eq!(net.peer_state(1, &ka), Some(PeerState::Established));
+    assert_eq!(net.events_up(0, &kb), 2, "{:?}", net.ios[0].events);
+}
+
+#[test]
+fn incoming_peer_forgotten_after_256_seconds() {
+    let mut net = Net::new(2, 6);
+    let seg = net.segment(LinkKind::Udp, &[0, 1]);
+    net.connect(seg, 0, 1, b"pw", b"a");
+    net.run(3_000);
+    assert_eq!(net.nodes[1].stats().peer_count, 1);
+    net.segments[seg].up = false;
+    net.run(270_000);
+    assert_eq!(
+        net.nodes[1].stats().peer_count,
+        0,
+        "incoming peer forgotten"
+    );
+    assert_eq!(net.nodes[0].stats().peer_count, 1, "configured peer kept");
+    assert!(net.ios[1]
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::PeerRemoved { .. })));
+}
+
+/// A—B—C: a switch ping from A to C on the spliced label is forwarded by B without B's router
+/// seeing it, and C's PONG comes back.
+#[test]
+fn middle_node_forwards_switch_pings() {
+    let mut net = Net::new(3, 7);
+    let ab = net.segment(LinkKind::Udp, &[0, 1]);
+    let bc = net.segment(LinkKind::Ethernet, &[1, 2]);
+    net.connect(ab, 0, 1, b"ab", b"a");
+    net.connect(bc, 2, 1, b"cb", b"c");
+    net.run(3_000);
+    let label_b_at_a = net.nodes[0].stats().peers[0].unwrap().label;
+    let label_c_at_b = net.nodes[1]
+        .stats()
+        .peers
+        .iter()
+        .flatten()
+        .find(|p| p.key == net.keys[2])
+        .unwrap()
+        .label;
+    let path = protocol_core::switch::splice(label_c_at_b, label_b_at_a).unwrap();
+    assert_eq!(path, 0x153);
+    let b_router_before = net.nodes[1].stats().switch.delivered_to_router;
+    let b_forwarded_before = net.nodes[1].stats().switch.forwarded;
+    let c_pings_before = net.nodes[2].stats().control.pings_answered;
+    let now = net.now;
+    net.nodes[0]
+        .switch_ping(path, b"hello C", now, &mut net.rngs[0], &mut net.ios[0])
+        .unwrap();
+    net.drain();
+    let pong = net.ios[0]
+        .events
+        .iter()
+        .find_map(|e| match e {
+            Event::SwitchPong { from_path, version } => Some((*from_path, *version)),
+            _ => None,
+        })
+        .expect("PONG from C");
+    assert_eq!(pong, (0x153, 22));
+    assert_eq!(
+        net.nodes[2].stats().control.pings_answered,
+        c_pings_before + 1
+    );
+    let b = net.nodes[1].stats();
+    assert_eq!(b.switch.forwarded, b_forwarded_before + 2, "ping and pong");
+    assert_eq!(b.switch.delivered_to_router, b_router_before);
+    // A label through a nonexistent interface of B gets a switch error back.
+    let bad = protocol_core::switch::splice(0x1f, label_b_at_a).unwrap();
+    net.nodes[0]
+        .switch_ping(bad, b"x", now, &mut net.rngs[0], &mut net.ios[0])
+        .unwrap();
+    net.drain();
+    let errors: Vec<_> = net.ios[0]
+        .events
+        .iter()
+        .filter(|e| matches!(e, Event::SwitchError { .. }))
+        .collect();
+    assert_eq!(
+        errors.len(),
+        1,
+        "{:?} {:?}",
+        net.ios[0].events,
+        net.nodes[1].stats().switch
+    );
+    assert!(
+        matches!(errors[0], Event::SwitchError { from_path, cause_label, .. } if *from_path == bad && *cause_label != 0),
+        "{errors:?}"
+    );
+}
+
+#[test]
+fn flood_of_fake_beacons_and_hellos_stays_bounded() {
+    let mut net = Net::new(2, 8);
+    let udp = net.segment(LinkKind::Udp, &[0, 1]);
+    let eth = net.segment(LinkKind::Ethernet, &[0, 1]);
+    net.connect(udp, 0, 1, b"pw", b"a");
+    net.run(3_000);
+    let ka = net.keys[0];
+    let kb = net.keys[1];
+    assert_eq!(net.peer_state(1, &ka), Some(PeerState::Established));
+    let eth_link = net.member(eth, 1).link;
+    let udp_link = net.member(udp, 1).link;
+    net.nodes[1]
+        .set_beacon(eth_link, BeaconMode::Accept)
+        .unwrap();
+
+    let mut rng = ChaCha20Rng::seed_from_u64(99);
+    let valid: Vec<PublicKey> = (0..16).map(|_| generate_keypair(&mut rng).1).collect();
+    let mut random = [0u8; 32];
+    for i in 0..10_000u32 {
+        // Beacon from a new MAC, key valid one time in four.
+        use rand_chacha::rand_core::RngCore;
+        rng.fill_bytes(&mut random);
+        let key = if i % 4 == 0 {
+            valid[(i as usize / 4) % valid.len()]
+        } else {
+            PublicKey(random)
+        };
+        let mut frame = vec![0u8, 0, 0, 62, 0xfc, 0];
+        frame.extend_from_slice(&21u32.to_be_bytes());
+        frame.extend_from_slice(b"0123456789bcdfghjkl\0");
+        frame.extend_from_slice(&key.0);
+        let mac = LinkAddr::Mac([6, 0, (i >> 16) as u8, (i >> 8) as u8, i as u8, 9]);
+        net.deliver(1, eth_link, mac, true, &frame);
+        // Hello (nonce 0) from a new UDP address with garbage after it.
+        let mut hello = vec![0u8; 172];
+        rng.fill_bytes(&mut hello[4..]);
+        hello[..4].copy_from_slice(&0u32.to_be_bytes());
+        let from = LinkAddr::Udp4 {
+            ip: [172, 16, (i >> 8) as u8, i as u8],
+            port: 5000,
+        };
+        net.deliver(1, udp_link, from, false, &hello);
+        // Whatever B answered goes nowhere (the fakes do not exist).
+        net.ios[1].sent.clear();
+    }
+    let s = net.nodes[1].stats();
+    assert!(s.peer_count <= 8);
+    assert!(s.peering.refused_table_full > 0, "{:?}", s.peering);
+    assert!(s.peering.hellos_refused + s.peering.refused_table_full >= 10_000);
+    assert_eq!(net.peer_state(1, &ka), Some(PeerState::Established));
+    // The real peer keeps working through the flood's aftermath.
+    net.run(40_000);
+    assert_eq!(net.peer_state(1, &ka), Some(PeerState::Established));
+    assert_eq!(net.peer_state(0, &kb), Some(PeerState::Established));
+    let s = net.nodes[1].stats();
+    assert!(s.peer_count <= 8);
+    // Fakes that never answered were evictable, never the established peer.
+    assert!(s
+        .peers
+        .iter()
+        .flatten()
+        .any(|p| p.key == ka && p.state == PeerState::Established));
+}
+
+#[test]
+fn node_static_size() {
+    let size = core::mem::size_of::<Node<8, 16, 128>>();
+    println!("size_of::<Node<8, 16, 128>>() = {size} bytes");
+    assert!(size <= 48 * 1024, "{size}");
+}

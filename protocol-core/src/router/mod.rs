@@ -479,8 +479,10 @@ impl<const N: usize> Router<N> {
             return;
         }
         if !quiet {
-            if let Some(n) = self.store.get(ip6).filter(|n| n.reach > 0) {
-                // Known already: hand the path over, as `searchReq` does.
+            if let Some(n) = self.store.get(ip6).filter(|n| n.reach > RUMOR_REACH) {
+                // Known and heard from: hand the path over, as `searchReq` does. A node
+                // we were only told about is searched for: the first step asks it
+                // directly (`gp`), as the reference does once a search reaches it.
                 let node = n.address;
                 out.path_found(&node);
                 out.event(RouterEvent::RouteFound { node });
@@ -712,7 +714,7 @@ impl<const N: usize> Router<N> {
         if now_ms < self.next_janitor_ms {
             return;
         }
-        self.next_janitor_ms = now_ms + JANITOR_INTERVAL_MS;
+        self.next_janitor_ms = now_ms.saturating_add(JANITOR_INTERVAL_MS);
         // Refresh one peer per tick, round robin.
         let peers = self.store.iter().filter(|n| n.is_peer).count();
         if peers > 0 {
@@ -751,13 +753,13 @@ impl<const N: usize> Router<N> {
         let query_deadline = self
             .pending
             .iter()
-            .map(|p| p.sent_ms + QUERY_TIMEOUT_MS)
+            .map(|p| p.sent_ms.saturating_add(QUERY_TIMEOUT_MS))
             .min()
             .unwrap_or(u64::MAX);
         let search_deadline = self
             .searches
             .iter()
-            .map(|s| s.started_ms + SEARCH_BUDGET_MS)
+            .map(|s| s.started_ms.saturating_add(SEARCH_BUDGET_MS))
             .min()
             .unwrap_or(u64::MAX);
         self.next_janitor_ms

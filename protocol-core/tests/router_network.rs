@@ -223,6 +223,29 @@ fn line_a_b_c_d_search_finds_d() {
 }
 
 #[test]
+fn rumors_get_pinged_and_verified() {
+    let mut net = Net::new(4, 8);
+    net.link(0, 1);
+    net.link(1, 2);
+    net.link(2, 3);
+    net.peer_all();
+    let c = net.ip6(2);
+    let reach_of = |net: &Net| {
+        net.routers[0]
+            .nodes()
+            .find(|n| n.ip6 == c)
+            .map(|n| n.reach)
+            .unwrap()
+    };
+    assert_eq!(
+        reach_of(&net),
+        protocol_core::router::node_store::RUMOR_REACH
+    );
+    net.advance(5_000);
+    assert!(reach_of(&net) >= protocol_core::router::node_store::RESPONSE_REACH);
+}
+
+#[test]
 fn longer_line_every_node_finds_every_other() {
     let n = 8;
     let mut net = Net::new(n, 11);

@@ -8,8 +8,9 @@
 //! milliseconds.
 //!
 //! Deliberate simplifications against the reference (documented, not wire-visible):
-//! nodes named in replies go straight into the store at a low reach instead of through a
-//! "rumor mill" that pings them first; a search asks the closest not-yet-asked node, up
+//! nodes named in replies go straight into the store as rumors (lowest reach) instead of
+//! into a separate "rumor mill"; the janitor pings them and only nodes that answered us
+//! (and peers) are passed on in `fn`/`nh` replies, as in the reference; a search asks the closest not-yet-asked node, up
 //! to [`SEARCH_CONCURRENCY`] at once, instead of one at a time with adaptive timeouts;
 //! link quality is a simple reach counter (answers add, timeouts halve).
 
@@ -45,6 +46,10 @@ pub const QUERY_TIMEOUT_MS: u64 = 3_000;
 /// Janitor period: one peer refresh (`gp`) and maybe one table-filling search per tick
 /// (the reference's search repeat interval).
 pub const JANITOR_INTERVAL_MS: u64 = 7_500;
+/// Rumor check period: one node we were only told about gets a `pn` per tick, so that
+/// what we pass on to others has answered us (the reference's RumorMill + Janitor, whose
+/// local maintenance runs every second).
+pub const RUMOR_PING_INTERVAL_MS: u64 = 1_000;
 /// Queries awaiting replies.
 pub const MAX_PENDING: usize = 16;
 /// Searches running at once.
@@ -90,8 +95,8 @@ pub struct NodeInfo {
 /// What a query we sent was for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Purpose {
-    /// Peer refresh / getPeers after peering.
-    GetPeers,
+    /// getPeers after peering, peer refresh, rumor pings.
+    Maintenance,
     /// A step of the search for this target.
     Search(Ip6),
 }
@@ -123,6 +128,7 @@ pub struct Router<const N: usize> {
     searches: heapless::Vec<Search, MAX_SEARCHES>,
     next_handle: u32,
     next_janitor_ms: u64,
+    next_rumor_ping_ms: u64,
     janitor_peer_cursor: usize,
     /// Messages refused by the codec or routing rules.
     pub dropped: u32,
@@ -142,6 +148,7 @@ impl<const N: usize> Router<N> {
             searches: heapless::Vec::new(),
             next_handle: 0,
             next_janitor_ms: JANITOR_INTERVAL_MS,
+            next_rumor_ping_ms: RUMOR_PING_INTERVAL_MS,
             janitor_peer_cursor: 0,
             dropped: 0,
         }
@@ -311,7 +318,7 @@ impl<const N: usize> Router<N> {
             do_not_disturb: false,
         }; K];
         let count = self.store.closest(target, &mut found, |n| {
-            n.reach > 0 && n.address.version >= MIN_COMPATIBLE_VERSION
+            n.reach > RUMOR_REACH && n.address.version >= MIN_COMPATIBLE_VERSION
         });
         let mut written = 0;
         for n in found[..count].iter().filter(|n| !n.do_not_disturb) {
@@ -358,6 +365,10 @@ impl<const N: usize> Router<N> {
             .store
             .insert(responder, from_ip6, RESPONSE_REACH, false, now_ms);
         self.store.path_responded(&from_ip6, from.label, now_ms);
+        if pending.to.label != from.label {
+            self.store
+                .path_responded(&from_ip6, pending.to.label, now_ms);
+        }
         if let Some(n) = self.store.get_mut(&from_ip6) {
             n.do_not_disturb = message.do_not_disturb;
         }
@@ -444,7 +455,7 @@ impl<const N: usize> Router<N> {
             ip6,
             QUERY_GET_PEERS,
             &[0u8; 8],
-            Purpose::GetPeers,
+            Purpose::Maintenance,
             now_ms,
             rng,
             out,
@@ -673,7 +684,7 @@ impl<const N: usize> Router<N> {
             ip6,
             QUERY_PING,
             &[],
-            Purpose::GetPeers,
+            Purpose::Maintenance,
             now_ms,
             rng,
             out,
@@ -711,6 +722,20 @@ impl<const N: usize> Router<N> {
         {
             self.finish_search(&target, None, out);
         }
+        if now_ms >= self.next_rumor_ping_ms {
+            self.next_rumor_ping_ms = now_ms.saturating_add(RUMOR_PING_INTERVAL_MS);
+            // The freshest unverified node not already being asked something.
+            let rumor = self
+                .store
+                .iter()
+                .filter(|n| n.reach == RUMOR_REACH && !n.is_peer)
+                .filter(|n| !self.pending.iter().any(|p| p.ip6 == n.ip6))
+                .max_by_key(|n| n.last_seen_ms)
+                .map(|n| n.address);
+            if let Some(node) = rumor {
+                self.ping(&node, now_ms, rng, out);
+            }
+        }
         if now_ms < self.next_janitor_ms {
             return;
         }
@@ -731,7 +756,7 @@ impl<const N: usize> Router<N> {
                     peer.1,
                     QUERY_GET_PEERS,
                     &[0u8; 8],
-                    Purpose::GetPeers,
+                    Purpose::Maintenance,
                     now_ms,
                     rng,
                     out,
@@ -763,6 +788,7 @@ impl<const N: usize> Router<N> {
             .min()
             .unwrap_or(u64::MAX);
         self.next_janitor_ms
+            .min(self.next_rumor_ping_ms)
             .min(query_deadline)
             .min(search_deadline)
     }

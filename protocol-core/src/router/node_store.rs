@@ -322,16 +322,16 @@ impl<const N: usize> NodeStore<N> {
     }
 
     /// The single best next hop toward `target` (`NodeStore_getBest`, simplified): the
-    /// target itself if known and reachable, else the reachable node XOR-closest to it
-    /// that is closer than we are.
+    /// target itself if known and verified, else the verified node XOR-closest to it
+    /// that is closer than we are. Rumors (nodes that never answered us) are not offered.
     pub fn best_next_hop(&self, target: &Ip6) -> Option<&StoredNode> {
-        if let Some(n) = self.get(target).filter(|n| n.reach > 0) {
+        if let Some(n) = self.get(target).filter(|n| n.reach > RUMOR_REACH) {
             return Some(n);
         }
         let my_distance = xor_distance(&self.my_ip6, target);
         self.nodes
             .iter()
-            .filter(|n| n.reach > 0 && xor_distance(&n.ip6, target) < my_distance)
+            .filter(|n| n.reach > RUMOR_REACH && xor_distance(&n.ip6, target) < my_distance)
             .min_by_key(|n| xor_distance(&n.ip6, target))
     }
 }

@@ -298,22 +298,17 @@ fn queries_get_answers_with_dnd_and_invalid_targets() {
         "dnd node passed on"
     );
     assert!(fn_other.iter().any(|e| e.key == peer.key));
-    // gp lists peers regardless (the reference's getPeers ignores dnd).
+    // gp leaves the dnd peer out too (`sendNodes` filters every list).
     let gp = ask(&mut router, &mut out, &mut rng, b"gp", &[0; 8]);
     assert_eq!(
         gp.iter().map(|e| e.label).collect::<Vec<_>>(),
-        vec![0x15, 0x13, 0x1]
+        vec![0x13, 0x1]
     );
-    assert_eq!(gp[2].key, my_key);
-    // Paging: from 0x15 up only 0x15 remains.
-    let gp = ask(
-        &mut router,
-        &mut out,
-        &mut rng,
-        b"gp",
-        &0x15u64.to_be_bytes(),
-    );
-    assert_eq!(gp.iter().map(|e| e.label).collect::<Vec<_>>(), vec![0x15]);
+    assert_eq!(gp[1].key, my_key);
+    // Paging: from 0x13 up only the peer at 0x13 is written.
+    let tar = 0x13u64.to_be_bytes();
+    let gp = ask(&mut router, &mut out, &mut rng, b"gp", &tar);
+    assert_eq!(gp.iter().map(|e| e.label).collect::<Vec<_>>(), vec![0x13]);
     // Invalid target lengths: reply without n.
     assert!(ask(&mut router, &mut out, &mut rng, b"gp", &[0; 16]).is_empty());
     assert!(ask(&mut router, &mut out, &mut rng, b"fn", &[0; 8]).is_empty());
@@ -364,4 +359,59 @@ fn reply_labels_are_widened_for_the_asker() {
     assert_eq!(m.encoding_index, 1, "ei = form of our path to the asker");
     let labels: Vec<_> = m.node_entries().unwrap().map(|e| e.label).collect();
     assert_eq!(labels, vec![0x82, 0x1]);
+}
+
+#[test]
+fn get_peers_pages_through_many_peers() {
+    use protocol_core::switch::encoding::v3x5x8::label_for_interface;
+    let mut rng = ChaCha8Rng::seed_from_u64(7);
+    let mut router: Router<32> = Router::new(fc_key(&mut rng));
+    let mut out = Out::default();
+    let mut labels: Vec<u64> = (0..13u32)
+        .filter(|i| *i != 1)
+        .map(label_for_interface)
+        .collect();
+    let first = NodeAddress {
+        version: 22,
+        label: labels[0],
+        key: fc_key(&mut rng),
+    };
+    router.peer_up(&first, 0, &mut rng, &mut out);
+    for &label in &labels[1..] {
+        let peer = NodeAddress {
+            version: 22,
+            label,
+            key: fc_key(&mut rng),
+        };
+        router.peer_up(&peer, 0, &mut rng, &mut out);
+    }
+    labels.push(1);
+    labels.sort();
+    let ask = |router: &mut Router<32>, out: &mut Out, rng: &mut ChaCha8Rng, tar: u64| {
+        let mut buf = [0u8; 256];
+        let len = protocol_core::router::message::emit_query(
+            &mut buf,
+            b"gp",
+            b"t",
+            Some(&tar.to_be_bytes()),
+            0x13,
+        )
+        .unwrap();
+        router.handle_cjdht(&first, &buf[..len], 1, rng, out);
+        let (_, r) = out.sent.pop().unwrap();
+        let m = Message::parse(&r).unwrap();
+        m.node_entries()
+            .map(|e| e.map(|e| e.label).collect::<Vec<_>>())
+            .unwrap_or_default()
+    };
+    // First page: the 8 lowest labels, written farthest first.
+    let page = ask(&mut router, &mut out, &mut rng, 0);
+    let mut expect: Vec<u64> = labels[..8].to_vec();
+    expect.reverse();
+    assert_eq!(page, expect);
+    // Next page starts at the highest label seen.
+    let page = ask(&mut router, &mut out, &mut rng, labels[7]);
+    let mut expect: Vec<u64> = labels[7..].to_vec();
+    expect.reverse();
+    assert_eq!(page, expect);
 }

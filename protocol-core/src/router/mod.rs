@@ -272,33 +272,40 @@ impl<const N: usize> Router<N> {
             label: 1,
             version: PROTOCOL_VERSION,
         };
+        // (entry, do-not-disturb)
         let candidates = || {
-            core::iter::once(me).chain(
+            core::iter::once((me, false)).chain(
                 self.store
                     .iter()
                     .filter(|n| n.is_peer && is_one_hop(n.address.label))
-                    .map(|n| NodeEntry {
-                        key: n.address.key,
-                        label: n.address.label,
-                        version: n.address.version,
+                    .map(|n| {
+                        let entry = NodeEntry {
+                            key: n.address.key,
+                            label: n.address.label,
+                            version: n.address.version,
+                        };
+                        (entry, n.do_not_disturb)
                     }),
             )
         };
-        // Pick the K smallest distances one by one (labels are distinct), then reverse.
-        let mut picked = 0usize;
+        // Select the K smallest distances one by one (labels are distinct); a
+        // do-not-disturb peer uses up its place but is not written (`sendNodes`).
+        let mut written = 0usize;
         let mut floor: Option<u64> = None;
-        while picked < K {
+        for _ in 0..K {
             let best = candidates()
-                .filter(|c| c.label >= label)
-                .filter(|c| floor.is_none_or(|f| c.label - label > f))
-                .min_by_key(|c| c.label - label);
-            let Some(best) = best else { break };
+                .filter(|(c, _)| c.label >= label)
+                .filter(|(c, _)| floor.is_none_or(|f| c.label - label > f))
+                .min_by_key(|(c, _)| c.label - label);
+            let Some((best, dnd)) = best else { break };
             floor = Some(best.label - label);
-            out[picked] = best;
-            picked += 1;
+            if !dnd {
+                out[written] = best;
+                written += 1;
+            }
         }
-        out[..picked].reverse();
-        picked
+        out[..written].reverse();
+        written
     }
 
     /// `fn`: up to `K` closest usable nodes, farthest first; do-not-disturb nodes take a

@@ -189,7 +189,7 @@ impl<const N: usize> Router<N> {
             return;
         };
         match message.query {
-            Some(query) => self.answer(from, &message, query, now_ms, out),
+            Some(query) => self.answer(from, from_ip6, &message, query, now_ms, out),
             None => self.take_reply(from, from_ip6, &message, now_ms, rng, out),
         }
     }
@@ -198,6 +198,7 @@ impl<const N: usize> Router<N> {
     fn answer(
         &mut self,
         from: &NodeAddress,
+        from_ip6: Ip6,
         message: &Message<'_>,
         query: &[u8],
         now_ms: u64,
@@ -207,11 +208,9 @@ impl<const N: usize> Router<N> {
             // Supernode queries are not ours to answer.
             return;
         }
-        if let Ok(ip6) = from.key.address() {
-            if let Some(n) = self.store.get_mut(&ip6) {
-                if n.address.label == from.label {
-                    n.last_seen_ms = now_ms;
-                }
+        if let Some(n) = self.store.get_mut(&from_ip6) {
+            if n.address.label == from.label {
+                n.last_seen_ms = now_ms;
             }
         }
         let mut nodes = [NodeEntry {
@@ -228,7 +227,7 @@ impl<const N: usize> Router<N> {
             (QUERY_FIND_NODE, Some(tar)) if tar.len() == 16 => {
                 let mut target = [0u8; 16];
                 target.copy_from_slice(tar);
-                self.closest_entries(&Ip6(target), message.version, &mut nodes)
+                self.closest_entries(&Ip6(target), &mut nodes)
             }
             (QUERY_NEXT_HOP, Some(tar)) if tar.len() == 16 => {
                 let mut target = [0u8; 16];
@@ -310,8 +309,9 @@ impl<const N: usize> Router<N> {
 
     /// `fn`: up to `K` closest usable nodes, farthest first; do-not-disturb nodes take a
     /// place in the selection but are left out of the reply, as in `sendNodes`.
-    fn closest_entries(&self, target: &Ip6, asker_version: u32, out: &mut [NodeEntry; K]) -> usize {
-        let _ = asker_version; // every version >= 20 is compatible with every other
+    /// The reference also filters by the asker's version (`Version_isCompatible`), but
+    /// every version >= 20 is compatible with every other, so that reduces to `p >= 20`.
+    fn closest_entries(&self, target: &Ip6, out: &mut [NodeEntry; K]) -> usize {
         let mut found = [StoredNode {
             address: NodeAddress {
                 version: 0,

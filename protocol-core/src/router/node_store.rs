@@ -342,3 +342,117 @@ enum Slot {
     Me,
     Node(usize),
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::identity::PublicKey;
+
+    /// An fc address ending in `low`, all other bytes after `fc` zero.
+    fn ip(low: u8) -> Ip6 {
+        let mut a = [0u8; 16];
+        a[0] = 0xfc;
+        a[15] = low;
+        Ip6(a)
+    }
+
+    fn node(low: u8) -> (NodeAddress, Ip6) {
+        let address = NodeAddress {
+            version: 22,
+            label: 0x13 + u64::from(low) * 0x100,
+            key: PublicKey([low; 32]),
+        };
+        (address, ip(low))
+    }
+
+    fn store_with(me: Ip6, lows: &[u8]) -> NodeStore<8> {
+        let mut store = NodeStore::new(me);
+        for &low in lows {
+            let (a, i) = node(low);
+            assert_eq!(store.insert(a, i, 5, false, 0), InsertOutcome::Added);
+        }
+        store
+    }
+
+    fn lows(found: &[StoredNode]) -> [u8; 4] {
+        let mut out = [0u8; 4];
+        for (o, n) in out.iter_mut().zip(found) {
+            *o = n.ip6.0[15];
+        }
+        out
+    }
+
+    #[test]
+    fn distance_and_bucket() {
+        assert_eq!(xor_distance(&ip(8), &ip(9)), 1);
+        assert_eq!(bucket_of(&ip(8), &ip(9)), 127);
+        assert_eq!(bucket_of(&ip(8), &ip(8)), 128);
+        let mut far = ip(0);
+        far.0[1] = 0x80;
+        assert_eq!(bucket_of(&ip(0), &far), 8);
+    }
+
+    #[test]
+    fn closest_walks_address_order_like_the_reference() {
+        // Sorted: 4 7 [8] 9. The walk from 8 sees 7 before 4 on the low side, so with
+        // room for two it answers {7, 9} although 4 is XOR-closer than 7 (4^8=12, 7^8=15).
+        let store = store_with(ip(0xf0), &[4, 7, 9]);
+        let blank = store.iter().next().copied().unwrap();
+        let mut out = [blank; 2];
+        let n = store.closest(&ip(8), &mut out, |_| true);
+        assert_eq!(n, 2);
+        assert_eq!(
+            &lows(&out[..n])[..2],
+            &[7, 9],
+            "farthest first, closest last"
+        );
+        let mut out = [blank; 4];
+        let n = store.closest(&ip(8), &mut out, |_| true);
+        assert_eq!(&lows(&out[..n])[..3], &[4, 7, 9]);
+    }
+
+    #[test]
+    fn closest_steps_over_ourselves_and_filtered_nodes() {
+        // We sit at 10, between 9 and 12: we take part in the walk but are not returned.
+        let store = store_with(ip(10), &[9, 12, 13]);
+        let blank = store.iter().next().copied().unwrap();
+        let mut out = [blank; 8];
+        let n = store.closest(&ip(11), &mut out, |_| true);
+        // Walk: us (skipped), 9, then 12 before 13 although 13^11 < 12^11.
+        assert_eq!(&lows(&out[..n])[..3], &[13, 12, 9]);
+        let n = store.closest(&ip(11), &mut out, |n| n.ip6 != ip(13));
+        assert_eq!(&lows(&out[..n])[..2], &[12, 9]);
+        // Past the end of the address space: start from the largest.
+        let n = store.closest(&ip(0xff), &mut out, |_| true);
+        assert_eq!(n, 3);
+    }
+
+    #[test]
+    fn peers_are_pinned_and_the_crowded_bucket_sheds_its_worst() {
+        let me = ip(0);
+        let mut store: NodeStore<3> = NodeStore::new(me);
+        let (mut peer, peer_ip) = node(1);
+        peer.label = 0x13;
+        store.insert(peer, peer_ip, PEER_REACH, true, 0);
+        let (a, a_ip) = node(0x80); // bucket 120
+        let (b, b_ip) = node(0x81); // bucket 120
+        store.insert(a, a_ip, 10, false, 1);
+        store.insert(b, b_ip, 3, false, 2);
+        let (c, c_ip) = node(0x40); // bucket 121
+        assert_eq!(store.insert(c, c_ip, 1, false, 3), InsertOutcome::Added);
+        assert!(
+            store.get(&b_ip).is_none(),
+            "lowest reach in the fullest bucket"
+        );
+        assert!(store.get(&a_ip).is_some() && store.get(&peer_ip).is_some());
+        store.peer_gone(0x13);
+        assert!(store.get(&peer_ip).is_none());
+    }
+
+    #[test]
+    fn refuses_ourselves() {
+        let mut store: NodeStore<2> = NodeStore::new(ip(5));
+        let (a, _) = node(5);
+        assert_eq!(store.insert(a, ip(5), 1, false, 0), InsertOutcome::Refused);
+    }
+}

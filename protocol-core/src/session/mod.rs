@@ -85,7 +85,7 @@ const PENDING_BUF_LEN: usize = PENDING_DATA_OFFSET + DATA_HEADER_LEN + MAX_PENDI
 const AUTH_ERROR_CAUSE_LEN: usize = SWITCH_HEADER_LEN + 16 + 4 + 4;
 const AUTH_ERROR_FRAME_LEN: usize =
     SWITCH_HEADER_LEN + CONTROL_HEADER_LEN + 4 + AUTH_ERROR_CAUSE_LEN;
-const EVENT_QUEUE_LEN: usize = 16;
+const EVENT_QUEUE_LEN: usize = 32;
 
 /// Where the session manager's output goes; the node implements it.
 pub trait SessionOut {
@@ -821,15 +821,15 @@ impl<const S: usize, const Q: usize> SessionManager<S, Q> {
 
         let index = match self.index_for_ip6(&ip6) {
             Some(index) => index,
+            None if to.label == 0 => {
+                // No session and no path: nothing to set one up over.
+                out.need_path(&ip6);
+                return Err(DropReason::NoPath);
+            }
             None => {
                 let crypto =
                     Session::new(to.key, false, now_ms).map_err(|_| DropReason::NonFcKey)?;
-                let path_metric = if to.label != 0 {
-                    metric::SM_SEND
-                } else {
-                    metric::DEAD_LINK
-                };
-                self.insert(crypto, to.version, to.label, path_metric, now_ms)
+                self.insert(crypto, to.version, to.label, metric::SM_SEND, now_ms)
                     .ok_or(DropReason::TableFull)?
             }
         };
@@ -910,6 +910,13 @@ impl<const S: usize, const Q: usize> SessionManager<S, Q> {
             let data = buf.get(payload).ok_or(DropReason::TunMalformed)?;
             return self.buffer(&dst, data, now_ms);
         }
+        // Anything still buffered for this destination goes first, to keep the order.
+        if let Some(slot) = self.pending_slot(&dst) {
+            self.try_flush(slot, index, now_ms, rng, out);
+        }
+        let Some(Some(entry)) = self.sessions.get_mut(index) else {
+            return Err(DropReason::TableFull);
+        };
         seal_and_send(&self.ca, entry, buf, payload, label, now_ms, rng, out)?;
         self.stats.packets_out += 1;
         Ok(())
@@ -1016,6 +1023,7 @@ impl<const S: usize, const Q: usize> SessionManager<S, Q> {
         out: &mut impl SessionOut,
     ) {
         for slot in 0..Q {
+            self.drain_events(out);
             let Some(Some(pending)) = self.pending.get(slot) else {
                 continue;
             };
@@ -1030,6 +1038,8 @@ impl<const S: usize, const Q: usize> SessionManager<S, Q> {
 
     fn housekeeping(&mut self, now_ms: u64, out: &mut impl SessionOut) {
         for index in 0..S {
+            // Emit as we go: many sessions may have something to say in one round.
+            self.drain_events(out);
             let Some(Some(entry)) = self.sessions.get_mut(index) else {
                 continue;
             };

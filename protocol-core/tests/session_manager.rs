@@ -346,6 +346,13 @@ fn ipv6_waits_for_the_session_then_arrives_rebuilt() {
         net.a.out.switch_out.is_empty(),
         "still no handshake: held back"
     );
+    // The router is told to ping B over the new path to set the session up.
+    let b_key = net.b.key;
+    let a_label = net.a.label;
+    assert!(net.a.out.events.iter().any(|e| matches!(
+        e,
+        SessionEvent::SetupNeeded(n) if n.key == b_key && n.label == a_label && n.version == 22
+    )));
     net.a_to_b_cjdht(b"d1:q2:pne");
     net.pump();
     assert!(

@@ -527,10 +527,11 @@ impl<const S: usize, const Q: usize> SessionManager<S, Q> {
                 };
                 if let Some(Some(entry)) = self.sessions.get_mut(index) {
                     // The buffered packet is user traffic: housekeeping now drives the setup.
+                    // A search just succeeded, so the next one is 30 s away.
                     entry.last_use_ms = Some(queued_ms);
+                    entry.last_search_ms = Some(now_ms);
                 }
-                self.poll_soon = true;
-                return;
+                index
             }
         };
         let Some(Some(entry)) = self.sessions.get_mut(index) else {
@@ -539,13 +540,19 @@ impl<const S: usize, const Q: usize> SessionManager<S, Q> {
         if entry.version == 0 {
             entry.version = node.version;
         }
-        if entry.paths.discover(node.label, path_metric, now_ms) {
-            if node.version != 0 {
-                entry.version = node.version;
-            }
-            let event = SessionEvent::PathDiscovered(entry.node(node.label));
-            self.push_event(event);
+        let discovered = entry.paths.discover(node.label, path_metric, now_ms);
+        if discovered && node.version != 0 {
+            entry.version = node.version;
         }
+        let discovered = discovered.then(|| SessionEvent::PathDiscovered(entry.node(node.label)));
+        // Buffered traffic goes at the next poll if the session is ready; if not, the router
+        // is asked to set it up now.
+        let setup = match (pending_since, entry.is_ready(), entry.paths.usable_label()) {
+            (Some(_), false, Some(label)) => Some(SessionEvent::SetupNeeded(entry.node(label))),
+            _ => None,
+        };
+        self.push_event_opt(discovered);
+        self.push_event_opt(setup);
         if pending_since.is_some() {
             self.poll_soon = true;
         }

@@ -819,3 +819,39 @@ fn cjdht_without_any_path_asks_for_one() {
     );
     assert_eq!(net.a.sm.stats().dropped_no_headroom, 1);
 }
+
+#[test]
+fn crossing_hellos_settle_into_one_session() {
+    let mut net = Net::new();
+    // Both routers ping each other at the same moment.
+    net.a_to_b_cjdht(b"d1:q2:pne");
+    let to_a = net.a.addr(22, net.b.label);
+    net.b_reply_cjdht(to_a, b"d1:q2:gpe");
+    assert_eq!(&net.a.out.switch_out[0][12..16], &[0, 0, 0, 0]);
+    assert_eq!(&net.b.out.switch_out[0][12..16], &[0, 0, 0, 0]);
+    net.pump();
+    // Both CJDHT messages got through (the lower key stays initiator, the payload of the
+    // other Hello is still delivered).
+    assert_eq!(net.a.out.cjdht.len(), 1);
+    assert_eq!(net.b.out.cjdht.len(), 1);
+    // A few rounds of router chatter finish the handshake.
+    for _ in 0..3 {
+        net.a_to_b_cjdht(b"d1:q2:pne");
+        net.b_reply_cjdht(to_a, b"d1:q2:pne");
+        net.pump();
+    }
+    let a_view = net.a.sm.session(&net.b.ip6).unwrap();
+    let b_view = net.b.sm.session(&net.a.ip6).unwrap();
+    assert_eq!(a_view.state, State::Established);
+    assert_eq!(b_view.state, State::Established);
+    assert_ne!(a_view.is_initiator, b_view.is_initiator);
+    assert_eq!(a_view.send_handle, Some(b_view.receive_handle));
+    assert_eq!(b_view.send_handle, Some(a_view.receive_handle));
+    assert_eq!(net.a.out.cjdht.len(), 4);
+    assert_eq!(net.b.out.cjdht.len(), 4);
+    // User traffic flows.
+    let p = icmp6(&net.a.ip6, &net.b.ip6, 16);
+    send_ipv6(&mut net.a, &p, net.now, &mut net.rng);
+    net.pump();
+    assert_eq!(net.b.out.ipv6, vec![as_rebuilt(&p)]);
+}

@@ -65,10 +65,10 @@ pub const HOUSEKEEPING_INTERVAL_MS: u64 = 1_000;
 pub const TUN_MTU: usize = 1304;
 /// Longest IPv6 payload (after the 40-byte header) a pending slot holds.
 pub const MAX_PENDING_PAYLOAD: usize = TUN_MTU - IPV6_HEADER_LEN;
-/// Room in front of a message this module needs: switch header, handle, CryptoAuth
-/// handshake header and DataHeader. `send_cjdht` needs `scratch.len() >= SESSION_HEADROOM
-/// + msg.len()`, `send_ipv6` needs `range.start >= SESSION_HEADROOM - 40` (while the session
-///   is still in its handshake; less once it is running). Leave the outer layer's room on top.
+/// Room in front of a CJDHT message this module needs (switch header, handle, CryptoAuth
+/// handshake header, DataHeader): `send_cjdht` wants `scratch.len() >= SESSION_HEADROOM +
+/// msg.len()` plus whatever the outer layer needs. `send_ipv6` needs nothing extra: user
+/// traffic only travels in data packets, whose headers fit where the IPv6 header was.
 pub const SESSION_HEADROOM: usize = SWITCH_HEADER_LEN + HANDLE_LEN + MAX_OVERHEAD + DATA_HEADER_LEN;
 /// Room left in front of switch packets this module builds in its own buffers (flushed
 /// pending packets, error frames): an outer CryptoAuth handshake header plus a link header.

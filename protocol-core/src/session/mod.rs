@@ -85,7 +85,9 @@ const PENDING_BUF_LEN: usize = PENDING_DATA_OFFSET + DATA_HEADER_LEN + MAX_PENDI
 const AUTH_ERROR_CAUSE_LEN: usize = SWITCH_HEADER_LEN + 16 + 4 + 4;
 const AUTH_ERROR_FRAME_LEN: usize =
     SWITCH_HEADER_LEN + CONTROL_HEADER_LEN + 4 + AUTH_ERROR_CAUSE_LEN;
-const EVENT_QUEUE_LEN: usize = 32;
+/// Events wait here only within one call (drained before it returns, and as housekeeping
+/// goes), or from `add_path` until the next `poll`.
+const EVENT_QUEUE_LEN: usize = 8;
 
 /// Where the session manager's output goes; the node implements it.
 pub trait SessionOut {
@@ -955,7 +957,7 @@ impl<const S: usize, const Q: usize> SessionManager<S, Q> {
             self.dropped(DropReason::PendingReplaced);
         }
         if !self.pending.iter().any(Option::is_none) {
-            self.expire_pending(now_ms);
+            self.expire_pending(now_ms, None::<&mut NoOut>);
         }
         let slot = self
             .pending
@@ -1085,11 +1087,14 @@ impl<const S: usize, const Q: usize> SessionManager<S, Q> {
                 self.push_event_opt(event);
             }
         }
-        self.expire_pending(now_ms);
+        self.expire_pending(now_ms, Some(out));
     }
 
-    fn expire_pending(&mut self, now_ms: u64) {
+    fn expire_pending(&mut self, now_ms: u64, mut out: Option<&mut impl SessionOut>) {
         for slot in 0..Q {
+            if let Some(out) = out.as_deref_mut() {
+                self.drain_events(out);
+            }
             let expired = matches!(
                 self.pending.get(slot),
                 Some(Some(p)) if now_ms.saturating_sub(p.queued_ms) >= PENDING_TIMEOUT_MS
@@ -1220,6 +1225,27 @@ impl<const S: usize, const Q: usize> SessionManager<S, Q> {
         while let Some(event) = self.events.pop_front() {
             out.event(event);
         }
+    }
+}
+
+/// Stands in for `out` where events can only be queued.
+enum NoOut {}
+
+impl SessionOut for NoOut {
+    fn send_switch(&mut self, _buf: &mut [u8], _range: Range<usize>) {
+        match *self {}
+    }
+    fn cjdht(&mut self, _from: &NodeAddress, _msg: &[u8]) {
+        match *self {}
+    }
+    fn ipv6(&mut self, _packet: &[u8]) {
+        match *self {}
+    }
+    fn need_path(&mut self, _ip6: &Ip6) {
+        match *self {}
+    }
+    fn event(&mut self, _event: SessionEvent) {
+        match *self {}
     }
 }
 

@@ -14,7 +14,7 @@ use std::collections::HashMap;
 
 use common::{reference_json, unhex, unhex32};
 use protocol_core::crypto::primitives::{handshake_secret, open_in_place, password_secret};
-use protocol_core::crypto::{HandshakeRepr, PacketKind};
+use protocol_core::crypto::{CryptoAuth, CryptoError, HandshakeRepr, PacketKind, Session};
 use protocol_core::identity::PrivateKey;
 use serde_json::Value;
 
@@ -42,6 +42,8 @@ fn keys() -> Keys {
 struct Tally {
     hellos: usize,
     keys: usize,
+    /// Hellos also accepted by a whole receiving `Session` (not just the primitives).
+    sessions: usize,
     data_not_checkable: usize,
 }
 
@@ -55,6 +57,7 @@ fn open_handshake(
     packet: &[u8],
     info: &Value,
     what: &str,
+    tally: &mut Tally,
 ) -> Vec<u8> {
     let hdr = HandshakeRepr::parse_bytes(packet).unwrap_or_else(|e| panic!("{what}: {e:?}"));
     let kind = PacketKind::from_word(hdr.state);
@@ -81,6 +84,7 @@ fn open_handshake(
                 let mut buf = packet.to_vec();
                 if open_in_place(&secret, &hdr.handshake_nonce, &mut buf[72..]).is_ok() {
                     opened.push((buf, *public));
+                    accept_as_session(private, packet, info, what, tally);
                 }
             }
         }
@@ -110,6 +114,43 @@ fn open_handshake(
     buf[120..].to_vec()
 }
 
+/// The receiver's own `Session::accept` must take the Hello too. Beacon peers use the login
+/// "Local Peers", the loopback link "nodeB"; the netns links used a login that was not
+/// recorded, so there the lookup must come out as unrecognized rather than match by accident.
+fn accept_as_session(receiver: &[u8; 32], packet: &[u8], info: &Value, what: &str, t: &mut Tally) {
+    let mut ca: CryptoAuth<2> = CryptoAuth::new(PrivateKey(*receiver));
+    if let Some(pw) = info["password_used"].as_str() {
+        for login in [&b"Local Peers"[..], b"nodeB"] {
+            ca.users.add_user(pw.as_bytes(), Some(login), None).unwrap();
+        }
+    }
+    let mut buf = packet.to_vec();
+    match Session::accept(&ca, &mut buf, false, 0) {
+        Ok((session, opened)) => {
+            assert_eq!(opened.plaintext.start, 120, "{what}");
+            assert_eq!(
+                session.her_key().0,
+                HandshakeRepr::parse_bytes(packet).unwrap().permanent_key
+            );
+            if info["password_used"].is_string() {
+                assert!(session.authenticated_user().is_some(), "{what}: user");
+            }
+            t.sessions += 1;
+        }
+        Err(CryptoError::UnrecognizedAuth) => {
+            for login in [&b"Local Peers"[..], b"nodeB"] {
+                let known = protocol_core::crypto::primitives::login_lookup(login);
+                assert_ne!(
+                    info["auth_lookup"].as_str().unwrap(),
+                    hex::encode(known),
+                    "{what}"
+                );
+            }
+        }
+        Err(e) => panic!("{what}: receiving session refused the Hello: {e:?}"),
+    }
+}
+
 fn check_capture(name: &str, keys: &Keys) -> Tally {
     let cap = reference_json(&format!("captures/{name}"));
     let mut tally = Tally::default();
@@ -127,7 +168,7 @@ fn check_capture(name: &str, keys: &Keys) -> Tally {
         let kind = PacketKind::of_packet(&packet).unwrap();
         if kind.is_handshake() {
             let what = format!("{name} #{n} outer {kind:?}");
-            let plain = open_handshake(keys, &mut outer_temps, &packet, outer, &what);
+            let plain = open_handshake(keys, &mut outer_temps, &packet, outer, &what, &mut tally);
             let want = unhex(p["outer_plain_hex"].as_str().expect("outer plaintext"));
             assert_eq!(hex::encode(plain), hex::encode(want), "{what}: plaintext");
             if matches!(kind, PacketKind::Hello | PacketKind::RepeatHello) {
@@ -153,7 +194,14 @@ fn check_capture(name: &str, keys: &Keys) -> Tally {
             inner["ca_nonce"].as_u64().unwrap(),
             u64::from(inner_kind.to_word())
         );
-        let plain = open_handshake(keys, &mut inner_temps, after_switch, inner, &what);
+        let plain = open_handshake(
+            keys,
+            &mut inner_temps,
+            after_switch,
+            inner,
+            &what,
+            &mut tally,
+        );
         // SessionManager puts the sender's receive handle first, then the DataHeader.
         let handle = inner["sender_receive_handle"].as_u64().unwrap() as u32;
         let mut want = handle.to_be_bytes().to_vec();
@@ -166,8 +214,9 @@ fn check_capture(name: &str, keys: &Keys) -> Tally {
         }
     }
     println!(
-        "{name}: {} Hellos, {} Keys opened; {} data packets not checkable (no temp keys)",
-        tally.hellos, tally.keys, tally.data_not_checkable
+        "{name}: {} Hellos ({} also by a whole Session), {} Keys opened; \
+         {} data packets not checkable (no temp keys)",
+        tally.hellos, tally.sessions, tally.keys, tally.data_not_checkable
     );
     tally
 }
@@ -176,28 +225,40 @@ fn check_capture(name: &str, keys: &Keys) -> Tally {
 fn udp_loopback_logkeys_handshakes() {
     let t = check_capture("udp-loopback-AB-logkeys.decoded.json", &keys());
     assert!(t.hellos >= 3 && t.keys >= 6, "outer + inner handshakes");
+    assert_eq!(t.sessions, t.hellos);
 }
 
 #[test]
 fn netns_3node_ab_handshakes() {
     let t = check_capture("netns-3node-vAB.decoded.json", &keys());
     assert!(t.hellos >= 2 && t.keys >= 2);
+    assert_eq!(
+        t.sessions,
+        t.hellos - 1,
+        "all but the outer Hello (login not recorded)"
+    );
 }
 
 #[test]
 fn netns_3node_bc_handshakes() {
     let t = check_capture("netns-3node-vBC.decoded.json", &keys());
     assert!(t.hellos >= 2 && t.keys >= 2);
+    assert_eq!(
+        t.sessions,
+        t.hellos - 1,
+        "all but the outer Hello (login not recorded)"
+    );
 }
 
 #[test]
 fn eth_beacon_peering_handshakes() {
     let t = check_capture("eth-fc00-vAB.decoded.json", &keys());
     assert!(t.hellos >= 2 && t.keys >= 2);
+    assert_eq!(t.sessions, t.hellos, "beacon login is known");
 }
 
 #[test]
 fn udp_loopback_handshakes() {
     let t = check_capture("udp-loopback-AB.decoded.json", &keys());
-    assert_eq!((t.hellos, t.keys), (1, 1));
+    assert_eq!((t.hellos, t.keys, t.sessions), (1, 1, 1));
 }

@@ -151,6 +151,7 @@ pub struct HandshakePacket<T: AsRef<[u8]>> {
 }
 
 impl<T: AsRef<[u8]>> HandshakePacket<T> {
+    /// Wrap without a length check: the caller guarantees 120 bytes (accessors index).
     pub fn new_unchecked(buffer: T) -> Self {
         HandshakePacket { buffer }
     }

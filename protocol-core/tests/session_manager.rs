@@ -855,3 +855,74 @@ fn crossing_hellos_settle_into_one_session() {
     net.pump();
     assert_eq!(net.b.out.ipv6, vec![as_rebuilt(&p)]);
 }
+
+#[test]
+fn replayed_data_is_counted_as_duplicate() {
+    let mut net = Net::new();
+    net.handshake();
+    // The first data packet establishes B and starts its window after itself, so replay
+    // the second one.
+    net.a_to_b_cjdht(b"d1:q2:gpe");
+    net.pump();
+    net.a_to_b_cjdht(b"d1:q2:gpe");
+    let packet = net.a.out.switch_out.pop().unwrap();
+    let mut error = [0u8; ERROR_FRAME_MAX];
+    let mut arrived = packet.clone();
+    net.a
+        .switch
+        .switch_packet(ROUTER_INTERFACE, &mut arrived, &mut error);
+    net.b
+        .switch
+        .switch_packet(net.b.iface, &mut arrived, &mut error);
+    deliver(&mut net.b, &arrived, net.now, &mut net.rng);
+    deliver(&mut net.b, &arrived, net.now, &mut net.rng);
+    assert_eq!(
+        net.b.out.cjdht.len(),
+        3,
+        "Hello's ping, then each data packet once"
+    );
+    let view = net.b.sm.session(&net.a.ip6).unwrap();
+    assert_eq!(view.duplicates, 1);
+    assert_eq!(view.received_out_of_range, 0);
+    assert_eq!(view.packets_in, 3);
+    let frame = net.b.out.switch_out.pop().unwrap();
+    let ControlRepr::Error { cause, .. } = ControlRepr::parse(&frame[12..]).unwrap() else {
+        panic!("not an error frame");
+    };
+    assert_eq!(
+        &cause[28..],
+        &[0, 0, 0, 14, 0, 0, 0, 100],
+        "REPLAY, ESTABLISHED"
+    );
+}
+
+#[test]
+fn an_incoming_handshake_into_a_full_table_evicts() {
+    let mut rng = ChaCha20Rng::seed_from_u64(5);
+    let mut a: Side<1> = Side::new(keypair(&mut rng), 5);
+    let mut b: Side<1> = Side::new(keypair(&mut rng), 6);
+    let stranger = keypair(&mut rng).public_key();
+    let mut scratch = vec![0u8; HEADROOM + SESSION_HEADROOM + 16];
+    let to = NodeAddress {
+        version: 22,
+        label: 0x13,
+        key: stranger,
+    };
+    b.sm.send_cjdht(&to, b"x", &mut scratch, 1, &mut rng, &mut b.out);
+    b.out.switch_out.clear();
+    let to_b = b.addr(22, a.label);
+    a.sm.send_cjdht(&to_b, b"d1:q2:pne", &mut scratch, 2, &mut rng, &mut a.out);
+    let packet = a.out.switch_out.pop().unwrap();
+    carry(&mut a, &mut b, packet, 2, &mut rng);
+    assert_eq!(b.out.cjdht.len(), 1);
+    assert_eq!(b.sm.session_count(), 1);
+    assert!(b.sm.session(&a.ip6).is_some());
+    assert!(b.out.events.contains(&SessionEvent::Evicted {
+        key: stranger,
+        handle: b.sm.first_handle()
+    }));
+    assert_eq!(
+        b.sm.session(&a.ip6).unwrap().receive_handle,
+        b.sm.first_handle() + 1
+    );
+}

@@ -547,3 +547,86 @@ fn node_static_size() {
     println!("size_of::<Node<8, 16, 128>>() = {size} bytes");
     assert!(size <= 48 * 1024, "{size}");
 }
+
+/// An ICMPv6 echo (request when `reply` is false) from `src` to `dst`.
+fn icmp_echo(src: &[u8; 16], dst: &[u8; 16], reply: bool, payload: &[u8]) -> Vec<u8> {
+    let mut p = vec![0x60, 0, 0, 0];
+    p.extend_from_slice(&((8 + payload.len()) as u16).to_be_bytes());
+    p.push(58);
+    p.push(64);
+    p.extend_from_slice(src);
+    p.extend_from_slice(dst);
+    p.extend_from_slice(&[if reply { 129 } else { 128 }, 0, 0, 0, 0x12, 0x34, 0, 1]);
+    p.extend_from_slice(payload);
+    p
+}
+
+impl Net {
+    fn send_ipv6(&mut self, node: usize, packet: &[u8]) {
+        let head = protocol_core::node::IPV6_HEADROOM;
+        let mut buf = vec![0u8; head + packet.len()];
+        buf[head..].copy_from_slice(packet);
+        let now = self.now;
+        self.nodes[node].handle_ipv6(
+            &mut buf,
+            head,
+            packet.len(),
+            now,
+            &mut self.rngs[node],
+            &mut self.ios[node],
+        );
+    }
+
+    fn ip6(&self, node: usize) -> [u8; 16] {
+        self.keys[node].address().unwrap().0
+    }
+}
+
+/// A—B—C, A peers only with B: A pings C's fc address through the sessions, B only switches.
+#[test]
+fn ipv6_echo_across_a_line_of_three() {
+    let mut net = Net::new(3, 9);
+    let ab = net.segment(LinkKind::Udp, &[0, 1]);
+    let bc = net.segment(LinkKind::Ethernet, &[1, 2]);
+    net.connect(ab, 0, 1, b"ab", b"a");
+    for n in [1, 2] {
+        let link = net.member(bc, n).link;
+        net.nodes[n].set_beacon(link, BeaconMode::Send).unwrap();
+    }
+    net.run(5_000);
+    assert_eq!(
+        net.peer_state(1, &net.keys[2].clone()),
+        Some(PeerState::Established)
+    );
+    let (a, c) = (net.ip6(0), net.ip6(2));
+    let request = icmp_echo(&a, &c, false, b"ping through B");
+    net.send_ipv6(0, &request);
+    net.run(15_000);
+    assert_eq!(
+        net.ios[2].ipv6.len(),
+        1,
+        "C got A's echo request; A events: {:?}\nA stats {:?}",
+        net.ios[0].events,
+        net.nodes[0].stats().node
+    );
+    let got = &net.ios[2].ipv6[0];
+    assert_eq!(&got[8..24], &a, "source");
+    assert_eq!(&got[24..40], &c, "destination");
+    assert_eq!(&got[40..], &request[40..], "ICMPv6 body unchanged");
+    assert_eq!(got[7], 42, "hop limit as cjdns rebuilds it");
+    let reply = icmp_echo(&c, &a, true, b"ping through B");
+    net.send_ipv6(2, &reply);
+    net.run(5_000);
+    assert_eq!(net.ios[0].ipv6.len(), 1, "A got C's echo reply");
+    assert_eq!(&net.ios[0].ipv6[0][40..], &reply[40..]);
+    // B relayed without a session of its own to either end carrying the traffic.
+    let b = net.nodes[1].stats();
+    assert!(b.switch.forwarded > 0);
+    let sa = net.nodes[0].stats();
+    assert!(
+        sa.sessions >= 1 && sa.node_store >= 2,
+        "{} {}",
+        sa.sessions,
+        sa.node_store
+    );
+}

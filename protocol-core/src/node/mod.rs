@@ -5,14 +5,20 @@
 //! frames, IPv6 packets and events back through [`Io`]. Capacities are const generics:
 //! `P` peers, `S` end-to-end sessions, `N` node-store entries.
 
+mod derived_rng;
+
+use heapless::Deque;
 use rand_core::CryptoRngCore;
 
+use self::derived_rng::DerivedRng;
 use crate::control::{ControlAction, ControlHandler, ControlStats};
-use crate::identity::{PrivateKey, PublicKey};
+use crate::identity::{Ip6, NodeAddress, PrivateKey, PublicKey};
 use crate::peering::{
     emit_control_packet, PeerCounters, PeerEvent, PeerState, Peering, PeeringCounters, PeeringOut,
     ShortName, PROTOCOL_VERSION,
 };
+use crate::router::{Router, RouterEvent, RouterOut};
+use crate::session::{SessionEvent, SessionManager, SessionOut, SESSION_HEADROOM};
 use crate::switch::SwitchStats;
 use crate::wire::control::{ControlType, ErrorType, LlAddrField, PING_DATA_MAX_LEN};
 use crate::wire::{classify_switch_packet, ControlRepr, SwitchPayloadKind};
@@ -20,6 +26,21 @@ use crate::wire::{classify_switch_packet, ControlRepr, SwitchPayloadKind};
 pub use crate::peering::{
     BeaconMode, LinkAddr, LinkId, LinkKind, PeerConfig, PeeringError, NODE_HEADROOM,
 };
+
+/// Room `handle_ipv6` needs in front of the IPv6 packet: the session layer's headers (minus
+/// the 40-byte IPv6 header it strips) and the outer layer's.
+pub const IPV6_HEADROOM: usize = NODE_HEADROOM + SESSION_HEADROOM;
+/// Packets buffered while their session is being set up.
+pub const PENDING_PACKETS: usize = 4;
+/// Longest CJDHT message between router and session layer.
+pub const MAX_CJDHT_LEN: usize = crate::router::message::MAX_MESSAGE_LEN;
+/// Router messages waiting for the session layer.
+const CJDHT_QUEUE: usize = 8;
+/// Paths and peer changes waiting to be passed between layers.
+const NOTICE_QUEUE: usize = 16;
+/// Upper bound of one drain of the queues between layers.
+const MAX_DRAIN_STEPS: usize = 64;
+const CJDHT_SCRATCH: usize = NODE_HEADROOM + SESSION_HEADROOM + MAX_CJDHT_LEN;
 
 /// What the node needs from its driver.
 pub trait Io {
@@ -73,6 +94,8 @@ pub enum Event {
         from_path: u64,
         version: u32,
     },
+    Session(SessionEvent),
+    Router(RouterEvent),
 }
 
 impl From<PeerEvent> for Event {
@@ -147,10 +170,13 @@ pub struct NodeStats<const P: usize> {
 /// What the node itself dropped.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct NodeCounters {
-    /// Session-layer packets (handshakes, handles) while no session layer is wired in.
-    pub session_packets_unhandled: u64,
     pub runt_delivered: u64,
-    pub ipv6_dropped: u64,
+    /// Router messages dropped because the queue to the session layer was full.
+    pub cjdht_queue_full: u64,
+    /// Path / peer notices dropped because their queue was full.
+    pub notice_queue_full: u64,
+    /// Drains that stopped at [`MAX_DRAIN_STEPS`] with work left.
+    pub drain_limit_hit: u64,
 }
 
 /// The whole node minus I/O.
@@ -158,31 +184,245 @@ pub struct NodeCounters {
 pub struct Node<const P: usize, const S: usize, const N: usize> {
     peering: Peering<P>,
     control: ControlHandler,
+    sessions: SessionManager<S, PENDING_PACKETS>,
+    router: Router<N>,
+    queues: Queues,
     counters: NodeCounters,
     now_ms: u64,
 }
 
-/// Peering's outputs, passed straight to the driver.
-struct Out<'a, I: Io>(&'a mut I);
+/// What one layer left for another: filled by the adapters, emptied by `drain`.
+#[derive(Debug, Default)]
+struct Queues {
+    /// Router -> session: CJDHT messages to send.
+    cjdht: Deque<(NodeAddress, heapless::Vec<u8, MAX_CJDHT_LEN>), CJDHT_QUEUE>,
+    /// Router -> session: paths found.
+    paths: Deque<NodeAddress, NOTICE_QUEUE>,
+    /// Peering -> router: peers up (`Some`) or down (label only).
+    peers: Deque<(NodeAddress, bool), NOTICE_QUEUE>,
+    cjdht_full: u64,
+    notice_full: u64,
+}
+
+/// Peering's outputs: frames and events to the driver, peer changes queued for the router.
+struct Out<'a, I: Io> {
+    io: &'a mut I,
+    queues: &'a mut Queues,
+}
 
 impl<I: Io> PeeringOut for Out<'_, I> {
     fn transmit(&mut self, link: LinkId, to: &LinkAddr, frame: &[u8]) {
-        self.0.transmit(link, to, frame);
+        self.io.transmit(link, to, frame);
     }
 
     fn peer_event(&mut self, event: PeerEvent) {
-        self.0.event(event.into());
+        let notice = match event {
+            PeerEvent::Up {
+                key,
+                label,
+                version,
+            } => Some((
+                NodeAddress {
+                    version,
+                    label,
+                    key,
+                },
+                true,
+            )),
+            PeerEvent::Down { key, label } => Some((
+                NodeAddress {
+                    version: 0,
+                    label,
+                    key,
+                },
+                false,
+            )),
+            _ => None,
+        };
+        if let Some(n) = notice {
+            if self.queues.peers.push_back(n).is_err() {
+                self.queues.notice_full += 1;
+            }
+        }
+        self.io.event(event.into());
+    }
+}
+
+/// The router's outputs: messages and paths queued for the session layer (the router never
+/// calls into it directly), events to the driver.
+struct RouterSink<'a, I: Io> {
+    io: &'a mut I,
+    queues: &'a mut Queues,
+}
+
+impl<I: Io> RouterOut for RouterSink<'_, I> {
+    fn send_cjdht(&mut self, to: &NodeAddress, msg: &[u8]) {
+        let Ok(copy) = heapless::Vec::from_slice(msg) else {
+            self.queues.cjdht_full += 1;
+            return;
+        };
+        if self.queues.cjdht.push_back((*to, copy)).is_err() {
+            self.queues.cjdht_full += 1;
+        }
+    }
+
+    fn path_found(&mut self, node: &NodeAddress) {
+        if self.queues.paths.push_back(*node).is_err() {
+            self.queues.notice_full += 1;
+        }
+    }
+
+    fn event(&mut self, event: RouterEvent) {
+        self.io.event(Event::Router(event));
+    }
+}
+
+/// The session layer's outputs: switch packets straight out through the switch and the
+/// peer's outer session, CJDHT straight into the router (whose own outputs are queued),
+/// IPv6 and events to the driver.
+struct SessionSink<'a, const P: usize, const N: usize, I: Io> {
+    peering: &'a mut Peering<P>,
+    router: &'a mut Router<N>,
+    queues: &'a mut Queues,
+    io: &'a mut I,
+    rng: DerivedRng,
+    now_ms: u64,
+}
+
+impl<const P: usize, const N: usize, I: Io> SessionOut for SessionSink<'_, P, N, I> {
+    fn send_switch(&mut self, buf: &mut [u8], range: core::ops::Range<usize>) {
+        let mut out = Out {
+            io: &mut *self.io,
+            queues: &mut *self.queues,
+        };
+        self.peering
+            .send_from_router(buf, range, self.now_ms, &mut self.rng, &mut out);
+    }
+
+    fn cjdht(&mut self, from: &NodeAddress, msg: &[u8]) {
+        let mut out = RouterSink {
+            io: &mut *self.io,
+            queues: &mut *self.queues,
+        };
+        self.router
+            .handle_cjdht(from, msg, self.now_ms, &mut self.rng, &mut out);
+    }
+
+    fn ipv6(&mut self, packet: &[u8]) {
+        self.io.deliver_ipv6(packet);
+    }
+
+    fn need_path(&mut self, ip6: &Ip6) {
+        if let Some(node) = self.router.lookup(ip6) {
+            if self.queues.paths.push_back(node).is_err() {
+                self.queues.notice_full += 1;
+            }
+            return;
+        }
+        let mut out = RouterSink {
+            io: &mut *self.io,
+            queues: &mut *self.queues,
+        };
+        self.router
+            .search(ip6, self.now_ms, &mut self.rng, &mut out);
+    }
+
+    fn event(&mut self, event: SessionEvent) {
+        if let SessionEvent::SetupNeeded(node) = event {
+            // The router's ping over this path carries the session handshake.
+            let mut out = RouterSink {
+                io: &mut *self.io,
+                queues: &mut *self.queues,
+            };
+            self.router
+                .ping(&node, self.now_ms, &mut self.rng, &mut out);
+        }
+        self.io.event(Event::Session(event));
     }
 }
 
 impl<const P: usize, const S: usize, const N: usize> Node<P, S, N> {
     pub fn new(private_key: PrivateKey, rng: &mut impl CryptoRngCore) -> Self {
+        let public_key = private_key.public_key();
+        let handle_seed = rng.next_u32();
         Node {
-            peering: Peering::new(private_key, rng),
+            peering: Peering::new(private_key.clone(), rng),
             control: ControlHandler::new(),
+            sessions: SessionManager::new(private_key, handle_seed),
+            router: Router::new(public_key),
+            queues: Queues::default(),
             counters: NodeCounters::default(),
             now_ms: 0,
         }
+    }
+
+    /// Read access to the session layer.
+    pub fn sessions(&self) -> &SessionManager<S, PENDING_PACKETS> {
+        &self.sessions
+    }
+
+    /// Read access to the router (node store).
+    pub fn router(&self) -> &Router<N> {
+        &self.router
+    }
+
+    fn session_sink<'a, I: Io>(
+        peering: &'a mut Peering<P>,
+        router: &'a mut Router<N>,
+        queues: &'a mut Queues,
+        io: &'a mut I,
+        now_ms: u64,
+        rng: &mut impl CryptoRngCore,
+    ) -> SessionSink<'a, P, N, I> {
+        SessionSink {
+            peering,
+            router,
+            queues,
+            io,
+            rng: DerivedRng::from_rng(rng),
+            now_ms,
+        }
+    }
+
+    /// Pass what layers left for each other along, a bounded number of steps: peers to
+    /// the router, paths to the session layer, router messages out through sessions.
+    fn drain(&mut self, now_ms: u64, rng: &mut impl CryptoRngCore, io: &mut impl Io) {
+        let mut scratch = [0u8; CJDHT_SCRATCH];
+        for _ in 0..MAX_DRAIN_STEPS {
+            if let Some((peer, up)) = self.queues.peers.pop_front() {
+                if up {
+                    let mut out = RouterSink {
+                        io: &mut *io,
+                        queues: &mut self.queues,
+                    };
+                    self.router.peer_up(&peer, now_ms, rng, &mut out);
+                } else {
+                    self.router.peer_down(peer.label);
+                }
+                continue;
+            }
+            if let Some(node) = self.queues.paths.pop_front() {
+                self.sessions.add_path(&node, now_ms);
+                continue;
+            }
+            if let Some((to, msg)) = self.queues.cjdht.pop_front() {
+                let mut sink = Self::session_sink(
+                    &mut self.peering,
+                    &mut self.router,
+                    &mut self.queues,
+                    io,
+                    now_ms,
+                    rng,
+                );
+                self.sessions
+                    .send_cjdht(&to, &msg, &mut scratch, now_ms, rng, &mut sink);
+                continue;
+            }
+            self.counters.cjdht_queue_full = self.queues.cjdht_full;
+            self.counters.notice_queue_full = self.queues.notice_full;
+            return;
+        }
+        self.counters.drain_limit_hit += 1;
     }
 
     pub fn public_key(&self) -> &PublicKey {
@@ -215,7 +455,11 @@ impl<const P: usize, const S: usize, const N: usize> Node<P, S, N> {
         peer: PeerConfig<'_>,
         io: &mut impl Io,
     ) -> Result<(), PeeringError> {
-        self.peering.connect(link, addr, &peer, &mut Out(io))
+        let mut out = Out {
+            io,
+            queues: &mut self.queues,
+        };
+        self.peering.connect(link, addr, &peer, &mut out)
     }
 
     pub fn set_beacon(&mut self, link: LinkId, mode: BeaconMode) -> Result<(), PeeringError> {
@@ -244,7 +488,27 @@ impl<const P: usize, const S: usize, const N: usize> Node<P, S, N> {
         io: &mut impl Io,
     ) {
         self.now_ms = self.now_ms.max(now_ms);
-        let mut out = Out(io);
+        self.frame_in(link, from, broadcast, buf, start, len, now_ms, rng, io);
+        self.drain(now_ms, rng, io);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn frame_in(
+        &mut self,
+        link: LinkId,
+        from: &LinkAddr,
+        broadcast: bool,
+        buf: &mut [u8],
+        start: usize,
+        len: usize,
+        now_ms: u64,
+        rng: &mut impl CryptoRngCore,
+        io: &mut impl Io,
+    ) {
+        let mut out = Out {
+            io: &mut *io,
+            queues: &mut self.queues,
+        };
         let Some(delivered) = self.peering.handle_frame(
             link, from, broadcast, buf, start, len, now_ms, rng, &mut out,
         ) else {
@@ -291,7 +555,7 @@ impl<const P: usize, const S: usize, const N: usize> Node<P, S, N> {
                         error_type,
                         cause_label,
                         ..
-                    } => out.0.event(Event::SwitchError {
+                    } => out.io.event(Event::SwitchError {
                         from_path: return_path,
                         error_type,
                         cause_label,
@@ -305,12 +569,12 @@ impl<const P: usize, const S: usize, const N: usize> Node<P, S, N> {
                                 },
                                 None => 0,
                             };
-                            out.0.event(Event::SwitchPong {
+                            out.io.event(Event::SwitchPong {
                                 from_path: return_path,
                                 version,
                             });
                         } else {
-                            out.0.event(Event::ControlResponse {
+                            out.io.event(Event::ControlResponse {
                                 from_path: return_path,
                                 kind,
                             });
@@ -320,24 +584,47 @@ impl<const P: usize, const S: usize, const N: usize> Node<P, S, N> {
                 }
             }
             SwitchPayloadKind::Handshake { .. } | SwitchPayloadKind::Data { .. } => {
-                self.counters.session_packets_unhandled += 1;
+                let mut sink = Self::session_sink(
+                    &mut self.peering,
+                    &mut self.router,
+                    &mut self.queues,
+                    io,
+                    now_ms,
+                    rng,
+                );
+                self.sessions
+                    .handle_from_switch(buf, range, now_ms, rng, &mut sink);
             }
         }
     }
 
-    /// An IPv6 packet from TUN: `buf[start..start + len]`, headroom before it.
+    /// An IPv6 packet from TUN: `buf[start..start + len]` with at least [`IPV6_HEADROOM`]
+    /// bytes before it. The source must be our address, the destination in fc00::/8.
     #[allow(clippy::too_many_arguments)]
     pub fn handle_ipv6(
         &mut self,
-        _buf: &mut [u8],
-        _start: usize,
-        _len: usize,
+        buf: &mut [u8],
+        start: usize,
+        len: usize,
         now_ms: u64,
-        _rng: &mut impl CryptoRngCore,
-        _io: &mut impl Io,
+        rng: &mut impl CryptoRngCore,
+        io: &mut impl Io,
     ) {
         self.now_ms = self.now_ms.max(now_ms);
-        self.counters.ipv6_dropped += 1;
+        let Some(end) = start.checked_add(len).filter(|e| *e <= buf.len()) else {
+            return;
+        };
+        let mut sink = Self::session_sink(
+            &mut self.peering,
+            &mut self.router,
+            &mut self.queues,
+            io,
+            now_ms,
+            rng,
+        );
+        self.sessions
+            .send_ipv6(buf, start..end, now_ms, rng, &mut sink);
+        self.drain(now_ms, rng, io);
     }
 
     /// Send a switch ping along `path` (the admin `SwitchPinger_ping`); the answer comes back
@@ -362,25 +649,55 @@ impl<const P: usize, const S: usize, const N: usize> Node<P, S, N> {
                 data,
             },
         )?;
+        let mut out = Out {
+            io,
+            queues: &mut self.queues,
+        };
         self.peering.send_from_router(
             &mut scratch,
             NODE_HEADROOM..NODE_HEADROOM + len,
             now_ms,
             rng,
-            &mut Out(io),
+            &mut out,
         );
+        self.drain(now_ms, rng, io);
         Ok(())
     }
 
-    /// Timers: keepalive pings, beacons, first pings of configured peers.
+    /// Timers: keepalive pings, beacons, first pings of configured peers, session
+    /// housekeeping and buffered packets, searches and the router's janitor.
     pub fn poll(&mut self, now_ms: u64, rng: &mut impl CryptoRngCore, io: &mut impl Io) {
         self.now_ms = self.now_ms.max(now_ms);
-        self.peering.poll(now_ms, rng, &mut Out(io));
+        let mut out = Out {
+            io: &mut *io,
+            queues: &mut self.queues,
+        };
+        self.peering.poll(now_ms, rng, &mut out);
+        self.drain(now_ms, rng, io);
+        let mut sink = Self::session_sink(
+            &mut self.peering,
+            &mut self.router,
+            &mut self.queues,
+            io,
+            now_ms,
+            rng,
+        );
+        self.sessions.poll(now_ms, rng, &mut sink);
+        self.drain(now_ms, rng, io);
+        let mut out = RouterSink {
+            io: &mut *io,
+            queues: &mut self.queues,
+        };
+        self.router.poll(now_ms, rng, &mut out);
+        self.drain(now_ms, rng, io);
     }
 
     /// When `poll` next needs to run.
     pub fn poll_at(&self) -> u64 {
-        self.peering.poll_at()
+        self.peering
+            .poll_at()
+            .min(self.sessions.poll_at())
+            .min(self.router.poll_at())
     }
 
     pub fn stats(&self) -> NodeStats<P> {
@@ -409,8 +726,8 @@ impl<const P: usize, const S: usize, const N: usize> Node<P, S, N> {
             public_key: *self.public_key(),
             peers,
             peer_count: count,
-            sessions: 0,
-            node_store: 0,
+            sessions: self.sessions.session_count(),
+            node_store: self.router.nodes().count(),
             switch: *self.peering.switch.stats(),
             peering: self.peering.counters,
             control: self.control.stats,

@@ -630,3 +630,67 @@ fn ipv6_echo_across_a_line_of_three() {
         sa.node_store
     );
 }
+
+/// A line of six nodes: 0 reaches 5 through four relays by searching the DHT.
+#[test]
+fn ipv6_echo_along_a_line_of_six() {
+    let n = 6;
+    let mut net = Net::new(n, 10);
+    for i in 0..n - 1 {
+        let seg = net.segment(LinkKind::Udp, &[i, i + 1]);
+        net.connect(seg, i, i + 1, b"line", b"prev");
+    }
+    net.run(20_000);
+    let (a, z) = (net.ip6(0), net.ip6(n - 1));
+    let request = icmp_echo(&a, &z, false, b"end to end");
+    net.send_ipv6(0, &request);
+    net.run(20_000);
+    assert_eq!(
+        net.ios[n - 1].ipv6.len(),
+        1,
+        "last node got the request; node 0 events: {:?}",
+        net.ios[0]
+            .events
+            .iter()
+            .filter(|e| matches!(e, Event::Router(_) | Event::Session(_)))
+            .collect::<Vec<_>>()
+    );
+    net.send_ipv6(n - 1, &icmp_echo(&z, &a, true, b"end to end"));
+    net.run(5_000);
+    assert_eq!(net.ios[0].ipv6.len(), 1, "first node got the reply");
+    for i in 1..n - 1 {
+        assert!(
+            net.nodes[i].stats().switch.forwarded > 0,
+            "node {i} relayed"
+        );
+    }
+}
+
+/// B restarts with the same key (all state lost): A's stale outer session times out, the
+/// Hello starts over, and end-to-end traffic flows again.
+#[test]
+fn restarted_peer_is_found_again() {
+    let mut net = Net::new(2, 11);
+    let seg = net.segment(LinkKind::Udp, &[0, 1]);
+    net.connect(seg, 0, 1, b"pw", b"a");
+    net.run(5_000);
+    let (ka, kb) = (net.keys[0], net.keys[1]);
+    assert_eq!(net.peer_state(0, &kb), Some(PeerState::Established));
+    // Restart node 1 with the same key.
+    let mut rng = ChaCha20Rng::seed_from_u64(11 * 1000 + 1);
+    let (private, public, _) = generate_keypair(&mut rng);
+    assert_eq!(public, kb);
+    let mut fresh = TestNode::new(private, &mut rng);
+    let link = fresh.add_link(LinkKind::Udp).unwrap();
+    fresh.set_comm_port(link, 11001).unwrap();
+    fresh.add_password(b"pw", Some(b"a")).unwrap();
+    net.nodes[1] = fresh;
+    net.rngs[1] = ChaCha20Rng::seed_from_u64(4242);
+    net.run(90_000);
+    assert_eq!(net.peer_state(1, &ka), Some(PeerState::Established));
+    assert_eq!(net.peer_state(0, &kb), Some(PeerState::Established));
+    let (a, b) = (net.ip6(0), net.ip6(1));
+    net.send_ipv6(0, &icmp_echo(&a, &b, false, b"again"));
+    net.run(5_000);
+    assert_eq!(net.ios[1].ipv6.len(), 1);
+}

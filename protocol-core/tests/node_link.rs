@@ -478,9 +478,9 @@ fn middle_node_forwards_switch_pings() {
 
 #[test]
 fn flood_of_fake_beacons_and_hellos_stays_bounded() {
-    let mut net = Net::new(2, 8);
+    let mut net = Net::new(3, 8);
     let udp = net.segment(LinkKind::Udp, &[0, 1]);
-    let eth = net.segment(LinkKind::Ethernet, &[0, 1]);
+    let eth = net.segment(LinkKind::Ethernet, &[1, 2]);
     net.connect(udp, 0, 1, b"pw", b"a");
     net.run(3_000);
     let ka = net.keys[0];
@@ -539,12 +539,31 @@ fn flood_of_fake_beacons_and_hellos_stays_bounded() {
         .iter()
         .flatten()
         .any(|p| p.key == ka && p.state == PeerState::Established));
+    // A real neighbour starts beaconing: it takes the slot of an unresponsive fake.
+    let c_link = net.member(eth, 2).link;
+    net.nodes[2].set_beacon(c_link, BeaconMode::Send).unwrap();
+    net.run(5_000);
+    let kc = net.keys[2];
+    assert_eq!(net.peer_state(1, &kc), Some(PeerState::Established));
+    assert_eq!(net.peer_state(2, &kb), Some(PeerState::Established));
+    let s = net.nodes[1].stats();
+    assert!(s.peering.evicted_unresponsive >= 1, "{:?}", s.peering);
+    assert_eq!(net.peer_state(1, &ka), Some(PeerState::Established));
+    assert!(s.peer_count <= 8);
 }
 
 #[test]
 fn node_static_size() {
     let size = core::mem::size_of::<Node<8, 16, 128>>();
     println!("size_of::<Node<8, 16, 128>>() = {size} bytes");
+    println!(
+        "  peering {} + sessions {} + router {}",
+        core::mem::size_of::<protocol_core::peering::Peering<8>>(),
+        core::mem::size_of::<
+            protocol_core::session::SessionManager<16, { protocol_core::node::PENDING_PACKETS }>,
+        >(),
+        core::mem::size_of::<protocol_core::router::Router<128>>()
+    );
     assert!(size <= 48 * 1024, "{size}");
 }
 

@@ -555,11 +555,27 @@ impl<const P: usize, const S: usize, const N: usize> Node<P, S, N> {
                         error_type,
                         cause_label,
                         ..
-                    } => out.io.event(Event::SwitchError {
-                        from_path: return_path,
-                        error_type,
-                        cause_label,
-                    }),
+                    } => {
+                        // The path our packet took is broken: sessions using it to a node
+                        // the router knows there stop using it (cjdns SWITCH_ERR).
+                        let broken = self
+                            .router
+                            .nodes()
+                            .find(|n| n.address.label == return_path)
+                            .map(|n| n.address);
+                        if let Some(node) = broken {
+                            self.sessions.add_path_with_metric(
+                                &node,
+                                crate::session::metric::DEAD_LINK,
+                                now_ms,
+                            );
+                        }
+                        out.io.event(Event::SwitchError {
+                            from_path: return_path,
+                            error_type,
+                            cause_label,
+                        })
+                    }
                     ControlAction::Response { return_path, kind } => {
                         if kind == ControlType::Pong {
                             let version = match buf.get(range.start + 12..range.end) {

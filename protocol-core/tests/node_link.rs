@@ -270,6 +270,28 @@ fn udp_peers_with_password_come_up_and_report_the_user() {
 }
 
 #[test]
+fn disconnect_removes_the_peer_and_tells_the_router() {
+    let mut net = Net::new(2, 12);
+    let seg = net.segment(LinkKind::Udp, &[0, 1]);
+    net.connect(seg, 0, 1, b"pw", b"a");
+    net.run(3_000);
+    let kb = net.keys[1];
+    assert!(net.nodes[0].router().nodes().any(|n| n.address.key == kb));
+    let now = net.now;
+    assert!(net.nodes[0].disconnect(&kb, now, &mut net.rngs[0], &mut net.ios[0]));
+    assert!(!net.nodes[0].disconnect(&kb, now, &mut net.rngs[0], &mut net.ios[0]));
+    assert_eq!(net.nodes[0].stats().peer_count, 0);
+    assert!(net.ios[0]
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::PeerDown { key, .. } if *key == kb)));
+    assert!(!net.nodes[0]
+        .router()
+        .nodes()
+        .any(|n| n.address.key == kb && n.is_peer));
+}
+
+#[test]
 fn wrong_password_is_refused() {
     let mut net = Net::new(2, 2);
     let seg = net.segment(LinkKind::Udp, &[0, 1]);

@@ -462,6 +462,23 @@ impl<const P: usize, const S: usize, const N: usize> Node<P, S, N> {
         self.peering.connect(link, addr, &peer, &mut out)
     }
 
+    /// Drop the peer with this key (`disconnectPeer`); false if there is none.
+    pub fn disconnect(
+        &mut self,
+        key: &PublicKey,
+        now_ms: u64,
+        rng: &mut impl CryptoRngCore,
+        io: &mut impl Io,
+    ) -> bool {
+        let mut out = Out {
+            io: &mut *io,
+            queues: &mut self.queues,
+        };
+        let found = self.peering.disconnect(key, &mut out);
+        self.drain(now_ms, rng, io);
+        found
+    }
+
     pub fn set_beacon(&mut self, link: LinkId, mode: BeaconMode) -> Result<(), PeeringError> {
         self.peering.set_beacon(link, mode)
     }

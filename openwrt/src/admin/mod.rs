@@ -124,17 +124,10 @@ impl AdminServer {
                 return finish(BDict::new().with("error", "Auth failed."), txid.as_deref());
             }
             // A missing `aq` matches no function.
-            query = message
-                .get(b"aq".as_slice())
-                .and_then(Benc::as_bytes)
-                .unwrap_or_default();
-            if message
-                .get(b"aq".as_slice())
-                .and_then(Benc::as_bytes)
-                .is_none()
-            {
+            let Some(aq) = message.get(b"aq".as_slice()).and_then(Benc::as_bytes) else {
                 return finish(BDict::new().with("error", NO_MATCH_ERROR), txid.as_deref());
-            }
+            };
+            query = aq;
             authed = true;
         }
         if self.password.as_deref() == Some(b"NONE".as_slice()) {

@@ -103,6 +103,7 @@ struct Fake {
     peers: Vec<PeerRow>,
     sessions: Vec<SessionRow>,
     nodes: Vec<NodeRow>,
+    ifaces: Vec<IfaceRow>,
     users: Vec<String>,
     peer_count: Option<usize>,
     next_ticket: u64,
@@ -126,6 +127,9 @@ impl AdminApi for Fake {
     }
     fn nodes(&self) -> Vec<NodeRow> {
         self.nodes.clone()
+    }
+    fn interfaces(&self) -> Vec<IfaceRow> {
+        self.ifaces.clone()
     }
     fn connect_udp(&mut self, req: UdpConnect) -> Result<(), String> {
         let bad = req.address.is_empty();
@@ -451,6 +455,25 @@ fn replies_ab_for_our_functions_match_field_for_field() {
         r
     );
 
+    let r = &v["B.InterfaceController_interfaces"];
+    let i = &r["ifaces"][0];
+    assert_eq!(js(i, "beaconState"), "DISABLED");
+    api.ifaces = vec![IfaceRow {
+        if_num: ji(i, "ifNum") as u32,
+        name: js(i, "name"),
+        beacon_state: BeaconState::Disabled,
+    }];
+    assert_eq!(
+        &call(
+            &mut server,
+            &mut api,
+            "InterfaceController_interfaces",
+            BDict::new(),
+            &js(r, "txid")
+        ),
+        r
+    );
+
     let r = &v["B.InterfaceController_peerStats"];
     api.peers = r["peers"]
         .as_array()
@@ -592,6 +615,20 @@ fn auth_cookie_window_and_failures() {
     let enc = benc::encode_dict(&msg.0, false, 4096).unwrap();
     msg.put("hash", fc00d::admin::auth::sha256_hex(&enc).as_slice());
     let enc = benc::encode_dict(&msg.0, false, 4096).unwrap();
+    assert!(ok(&reply_json(&mut server, &mut api, &enc, now)));
+
+    // The C client (`client/AdminClient.c`) hashes and sends the padded form.
+    let mut msg = BDict::new()
+        .with("q", "auth")
+        .with("aq", "AuthorizedPasswords_list")
+        .with("args", BDict::new())
+        .with("cookie", now.to_string())
+        .with("txid", "c");
+    msg.put("hash", first.as_slice());
+    let enc = benc::encode_dict(&msg.0, true, 4096).unwrap();
+    assert!(enc.starts_with(b"d0"), "padding present");
+    msg.put("hash", fc00d::admin::auth::sha256_hex(&enc).as_slice());
+    let enc = benc::encode_dict(&msg.0, true, 4096).unwrap();
     assert!(ok(&reply_json(&mut server, &mut api, &enc, now)));
 
     // Without a password nothing authenticates, but no-auth functions still answer.

@@ -18,8 +18,9 @@ use std::net::{Ipv6Addr, SocketAddrV6};
 use protocol_core::identity::{label_to_string, parse_label, PublicKey};
 
 pub use api::{
-    AdminApi, NodeInfo, NodeRow, PeerRow, PeerState, PingResult, PingTicket, RouterPong,
-    RouterPongFrom, SessionRow, SwitchPingKind, SwitchPingOutcome, SwitchPong, UdpConnect,
+    AdminApi, BeaconState, IfaceRow, NodeInfo, NodeRow, PeerRow, PeerState, PingResult, PingTicket,
+    RouterPong, RouterPongFrom, SessionRow, SwitchPingKind, SwitchPingOutcome, SwitchPong,
+    UdpConnect,
 };
 use benc::{encode_dict, BDict, Benc, MAX_RESPONSE_SIZE};
 use functions::{Func, FUNCTIONS};
@@ -36,6 +37,7 @@ pub const NO_MATCH_ERROR: &str =
 
 /// Page sizes of the reference's list functions.
 const FUNCTIONS_PER_PAGE: i64 = 8;
+/// Also used for `InterfaceController_interfaces`, which shares the constant.
 const PEERS_PER_PAGE: i64 = 6;
 const HANDLES_PER_PAGE: i64 = 64;
 const NODES_PER_PAGE: i64 = 4;
@@ -206,6 +208,7 @@ impl AdminServer {
     fn call(&mut self, func: Func, args: Option<&Map>, api: &mut dyn AdminApi) -> Outcome {
         let reply = match func {
             Func::AvailableFunctions => available_functions(args),
+            Func::Interfaces => interfaces(args, &api.interfaces()),
             Func::PeerStats => peer_stats(args, &api.peers()),
             Func::DisconnectPeer => disconnect_peer(args, api),
             Func::SwitchPing => return switch_ping(args, api),
@@ -311,6 +314,25 @@ fn available_functions(args: Option<&Map>) -> BDict {
     let mut reply = BDict::new().with("availableFunctions", listed);
     // The reference says `more` whenever the page is full, even if it was the last.
     if rows.len() as i64 >= FUNCTIONS_PER_PAGE {
+        reply.put("more", 1);
+    }
+    reply
+}
+
+fn interfaces(args: Option<&Map>, ifaces: &[IfaceRow]) -> BDict {
+    let start = c_int_start(arg_int(args, "page"), PEERS_PER_PAGE);
+    let (rows, more) = page_window(start, PEERS_PER_PAGE, ifaces.len());
+    let list = reversed_list(&rows, ifaces, |i| {
+        BDict::new()
+            .with("beaconState", i.beacon_state.as_str())
+            .with("ifNum", i64::from(i.if_num))
+            .with("name", i.name.as_str())
+            .into()
+    });
+    let mut reply = BDict::new()
+        .with("ifaces", list)
+        .with("total", ifaces.len() as i64);
+    if more {
         reply.put("more", 1);
     }
     reply

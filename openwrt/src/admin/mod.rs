@@ -2,9 +2,20 @@
 //! datagrams out, byte for byte what cjdns v22.3 (`admin/Admin.c` and the `*_admin.c`
 //! modules) would send for the same state.
 //!
-//! The daemon owns the UDP socket: it calls [`AdminServer::handle`] for each datagram
-//! and sends the reply (if any) back to the sender. Pings are asynchronous: see
-//! [`PingTicket`] and [`AdminServer::complete`].
+//! How the daemon drives it:
+//! * for each datagram on the admin socket, `server.handle(bytes, now_secs, &mut api)`
+//!   and send the `Some(reply)` back to the sender;
+//! * [`AdminApi::switch_ping`] / [`AdminApi::router_ping`] return a [`PingTicket`] the
+//!   daemon picks; it keeps `ticket -> sender address` (the sender of the datagram being
+//!   handled), and when the ping ends calls [`AdminServer::complete`] and sends the
+//!   returned datagram to that address;
+//! * [`AdminApi::exit`] is called before the `Core_exit` reply is returned: send the
+//!   reply, then exit.
+//!
+//! What the reference does and we copy: replies padded to 4 bytes (`d0005:...`), keys
+//! sorted, `txid` echoed when non-empty, lists in each page reversed (cjdns prepends
+//! list items), page sizes per function, its error texts, and silence for unparsable
+//! requests. Functions we do not offer answer "No functions matched your request...".
 
 pub mod api;
 pub mod auth;
@@ -692,4 +703,33 @@ fn node_dict(n: &NodeRow) -> Benc {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scheme_prefix_strips_like_the_reference() {
+        assert_eq!(scheme_prefix(1, 1), "01");
+        assert_eq!(scheme_prefix(2, 2), "02");
+        assert_eq!(scheme_prefix(2, 0), "00");
+        assert_eq!(scheme_prefix(0, 0), "");
+        assert_eq!(scheme_prefix(8, 0x1f), "1f");
+        // The reference drops any pair that starts with `0`, not only `00`.
+        assert_eq!(scheme_prefix(12, 0x0f01), "01");
+        assert_eq!(scheme_prefix(12, 0x100), "00");
+    }
+
+    #[test]
+    fn page_window_mirrors_the_c_loop() {
+        assert_eq!(page_window(0, 6, 7), (vec![0, 1, 2, 3, 4, 5], true));
+        assert_eq!(page_window(6, 6, 7), (vec![6], false));
+        assert_eq!(page_window(0, 6, 6), ((0..6).collect(), false));
+        assert_eq!(page_window(12, 6, 7), (vec![], false));
+        assert_eq!(page_window(-6, 6, 7), (vec![], true));
+        assert_eq!(page_window(-3, 6, 7), (vec![0, 1, 2], true));
+        assert_eq!(c_int_start(Some(1 << 31), 6), 0);
+        assert_eq!(c_int_start(None, 6), 0);
+    }
 }

@@ -990,8 +990,25 @@ fn switch_ping_is_answered_on_completion() {
     );
     assert_eq!(
         j,
-        serde_json::json!({"ms": 3, "path": "0000.0000.0000.0015", "responsePath": "0000.0000.0000.0017",
-                            "result": "diff_label", "txid": "k"})
+        serde_json::json!({"data": "", "ms": 3, "path": "0000.0000.0000.0015",
+                            "responsePath": "0000.0000.0000.0017", "result": "diff_label", "txid": "k"})
+    );
+    // A timeout reports only the time, whatever else the daemon filled in.
+    let req = build_request(
+        "SwitchPinger_ping",
+        Some(&BDict::new().with("path", "0000.0000.0000.0013")),
+        b"t",
+    )
+    .unwrap();
+    assert_eq!(server.handle(&req, 0, &mut api), None);
+    let mut late = SwitchPong::new(SwitchPingOutcome::Timeout, 2000, 22);
+    late.data = Some(b"x".to_vec());
+    let r = server
+        .complete(PingTicket(3), PingResult::Switch(late))
+        .unwrap();
+    assert_eq!(
+        as_text(&r),
+        "d002:msi2000e4:path19:0000.0000.0000.00136:result7:timeout4:txid1:te"
     );
 
     // Refused synchronously.

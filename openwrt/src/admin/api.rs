@@ -205,13 +205,15 @@ pub enum SwitchPingKind {
     RPath,
 }
 
-/// Result of a `SwitchPinger_ping`.
+/// Result of a `SwitchPinger_ping`. For [`SwitchPingOutcome::Timeout`] only `ms` is
+/// sent; any other outcome also sends `data` (empty if `None`) and the rest.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SwitchPong {
     pub outcome: SwitchPingOutcome,
     pub ms: u32,
     /// Omitted when 0.
     pub version: u32,
+    /// The pong's payload.
     pub data: Option<Vec<u8>>,
     /// `.k` form of the key a key ping returned.
     pub key: Option<String>,

@@ -459,18 +459,21 @@ fn switch_ping(args: Option<&Map>, api: &mut dyn AdminApi) -> Outcome {
 
 fn switch_pong_reply(pong: &SwitchPong, path: &[u8]) -> BDict {
     let mut d = BDict::new();
+    d.put("ms", i64::from(pong.ms))
+        .put("result", pong.outcome.as_str())
+        .put("path", path);
+    // A timed-out ping has nothing else to report.
+    if pong.outcome == SwitchPingOutcome::Timeout {
+        return d;
+    }
     if let SwitchPingOutcome::LabelMismatch { response_path } = pong.outcome {
         d.put("responsePath", label_to_string(response_path).as_str());
     }
     if pong.version != 0 {
         d.put("version", i64::from(pong.version));
     }
-    d.put("ms", i64::from(pong.ms))
-        .put("result", pong.outcome.as_str())
-        .put("path", path);
-    if let Some(data) = &pong.data {
-        d.put("data", data.as_slice());
-    }
+    // Any answer carries its payload, empty or not.
+    d.put("data", pong.data.as_deref().unwrap_or_default());
     if let Some(key) = &pong.key {
         d.put("key", key.as_str());
     }

@@ -1042,7 +1042,7 @@ fn switch_ping_is_answered_on_completion() {
     assert_eq!(server.handle(&req, 0, &mut api), None);
     let r = server
         .complete(
-            PingTicket(3),
+            PingTicket(4),
             PingResult::Error("no open slots to store ping, try later.".into()),
         )
         .unwrap();

@@ -535,3 +535,23 @@ const CASES: &[Case] = &[
         reply: Some(b"d0004:data0:2:msi5e4:path19:0000.0000.0000.00016:result4:pong4:txid1:f7:versioni22ee"),
     },
 ];
+
+/// Recorded with admin password `"P" * 60`: cjdroute hashes only the first 63 bytes of
+/// password||cookie (`snprintf` into 64 bytes), so a client hashing all of it fails.
+#[test]
+fn recorded_long_password_is_cut_to_63_bytes() {
+    let password = "P".repeat(60);
+    let now = 1753536356;
+    let full: &[u8] = b"d2:aq4:ping6:cookie10:17535363564:hash64:0f81e7f45539b5fbd5a793ae6ae947f88d9b38f561dcf05387029d85017004531:q4:auth4:txid1:ze";
+    let cut: &[u8] = b"d2:aq4:ping6:cookie10:17535363564:hash64:14d1d2c9cf1bf2d6144c2c2dc81373ded55d6f1138eb7759b823a0ac5cbbca9b1:q4:auth4:txid1:ze";
+    let mut server = AdminServer::new(Some(password));
+    let mut api = Recorded::default();
+    assert_eq!(
+        server.handle(full, now, &mut api).as_deref(),
+        Some(&b"d0005:error12:Auth failed.4:txid1:ze"[..])
+    );
+    assert_eq!(
+        server.handle(cut, now, &mut api).as_deref(),
+        Some(&b"d1:q4:pong4:txid1:ze"[..])
+    );
+}

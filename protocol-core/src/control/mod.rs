@@ -60,6 +60,7 @@ pub enum ControlDrop {
 
 /// Counters for the admin API and tests.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct ControlStats {
     pub pings_answered: u64,
     pub keypings_answered: u64,

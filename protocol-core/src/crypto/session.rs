@@ -132,6 +132,7 @@ impl core::fmt::Display for CryptoError {
 
 /// Session state as cjdns reports it (`Ca_State`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum State {
     Init = 0,
     SentHello = 1,

@@ -42,6 +42,7 @@ impl fmt::Debug for PrivateKey {
 
 /// A Curve25519 public key, the permanent identity of a node.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct PublicKey(pub [u8; 32]);
 
 impl PublicKey {
@@ -102,6 +103,7 @@ impl fmt::Display for InvalidAddress {
 /// A 16-byte IPv6 address as cjdns uses it. `Display` prints the reference's full form
 /// (every group as four hex digits); see `identity::ip6` helpers for the short form.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Ip6(pub [u8; 16]);
 
 impl Ip6 {

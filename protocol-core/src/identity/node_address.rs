@@ -16,6 +16,7 @@ pub const NODE_ADDRESS_IP_STRING_LEN: usize = 1 + 10 + 1 + LABEL_STRING_LEN + 1 
 
 /// A node as seen over one path: protocol version, the label leading to it, and its key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct NodeAddress {
     pub version: u32,
     pub label: u64,

@@ -129,6 +129,7 @@ impl From<PeerEvent> for Event {
 
 /// One peer as peerStats shows it. Plain `Copy` data.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct PeerStats {
     pub key: PublicKey,
     pub link: LinkId,
@@ -169,6 +170,7 @@ pub struct NodeStats<const P: usize> {
 
 /// What the node itself dropped.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct NodeCounters {
     pub runt_delivered: u64,
     /// Router messages dropped because the queue to the session layer was full.

@@ -9,6 +9,7 @@ pub const OPAQUE_ADDR_MAX: usize = 16;
 
 /// Where a peer is on a link: the key of the peer table together with the link.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum LinkAddr {
     Udp4 {
         ip: [u8; 4],
@@ -110,6 +111,7 @@ impl fmt::Display for LinkAddr {
 
 /// A name of at most 32 bytes, kept inline so stats stay `Copy`.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct ShortName {
     len: u8,
     bytes: [u8; 32],

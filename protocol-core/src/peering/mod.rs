@@ -54,6 +54,7 @@ const SMALL_SCRATCH: usize = NODE_HEADROOM + 128;
 
 /// A link as the driver names it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct LinkId(pub u8);
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -77,6 +78,7 @@ pub enum BeaconMode {
 
 /// Peer states as `InterfaceController_stateString` reports them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub enum PeerState {
     Init,
     SentHello,
@@ -118,6 +120,7 @@ impl PeerState {
 
 /// Per-peer counters for peerStats.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct PeerCounters {
     pub bytes_in: u64,
     pub bytes_out: u64,
@@ -192,6 +195,7 @@ pub trait PeeringOut {
 
 /// Table-wide counters: what was refused and why.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct PeeringCounters {
     pub frames_in: u64,
     pub frames_bad_link_header: u64,

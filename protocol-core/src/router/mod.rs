@@ -81,6 +81,7 @@ pub enum RouterEvent {
 
 /// One node-store entry for stats / `dumpTable`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct NodeInfo {
     pub ip6: Ip6,
     pub address: NodeAddress,

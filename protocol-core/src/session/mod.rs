@@ -250,6 +250,7 @@ impl SessionManagerStats {
 
 /// One session as stats / `sessionStats` show it: plain data.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct SessionInfo {
     pub ip6: Ip6,
     pub key: PublicKey,

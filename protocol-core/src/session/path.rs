@@ -27,6 +27,7 @@ pub mod metric {
 
 /// One path to a session's peer. `label == 0` marks an empty slot.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct Path {
     pub label: u64,
     pub metric: u32,

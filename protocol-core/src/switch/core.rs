@@ -113,6 +113,7 @@ impl fmt::Display for SwitchCoreError {
 
 /// Counters of what the switch did, for logging and tests.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct SwitchStats {
     pub forwarded: u64,
     pub delivered_to_router: u64,

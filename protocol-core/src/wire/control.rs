@@ -308,6 +308,7 @@ impl<'a> ErrorCause<'a> {
 /// The link-layer address union of an LLADDR message, kept as its 32 raw bytes so that a
 /// frame re-emits exactly; [`LlAddrField::decode`] gives the typed meaning.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
 pub struct LlAddrField(pub [u8; LLADDR_ADDR_LEN]);
 
 /// The typed meaning of an [`LlAddrField`] (`Control_LlAddr_*`).

@@ -1,0 +1,223 @@
+//! The few Linux calls the standard library has no safe form for: the TUN ioctl, AF_PACKET
+//! sockets and signal handlers. Everything unsafe in the daemon is here.
+#![allow(unsafe_code)]
+
+use std::ffi::CString;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+
+/// The cjdns ethertype.
+pub const ETHERTYPE_FC00: u16 = 0xfc00;
+const TUNSETIFF: libc::c_ulong = 0x4004_54ca;
+const IFF_TUN: libc::c_short = 0x0001;
+const IFF_NO_PI: libc::c_short = 0x1000;
+
+#[repr(C)]
+struct IfReqFlags {
+    name: [libc::c_char; libc::IFNAMSIZ],
+    flags: libc::c_short,
+    _pad: [u8; 22],
+}
+
+fn cvt(r: libc::c_int) -> io::Result<libc::c_int> {
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(r)
+    }
+}
+
+/// Open a TUN device (no packet-info header), non-blocking. An empty `name` lets the kernel
+/// choose. Returns the fd and the device's name.
+pub fn tun_open(name: &str) -> io::Result<(OwnedFd, String)> {
+    if name.len() >= libc::IFNAMSIZ {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "device name too long",
+        ));
+    }
+    let path = CString::new("/dev/net/tun").map_err(io::Error::other)?;
+    // SAFETY: path is a valid C string; the returned fd is owned below.
+    let fd = cvt(unsafe {
+        libc::open(
+            path.as_ptr(),
+            libc::O_RDWR | libc::O_NONBLOCK | libc::O_CLOEXEC,
+        )
+    })?;
+    // SAFETY: fd was just opened and is ours alone.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    let mut req = IfReqFlags {
+        name: [0; libc::IFNAMSIZ],
+        flags: IFF_TUN | IFF_NO_PI,
+        _pad: [0; 22],
+    };
+    for (d, s) in req.name.iter_mut().zip(name.bytes()) {
+        *d = s as libc::c_char;
+    }
+    // SAFETY: TUNSETIFF reads and writes a struct ifreq, which IfReqFlags lays out (40 bytes).
+    cvt(unsafe { libc::ioctl(fd.as_raw_fd(), TUNSETIFF as _, &mut req as *mut IfReqFlags) })?;
+    let actual: Vec<u8> = req
+        .name
+        .iter()
+        .take_while(|c| **c != 0)
+        .map(|c| *c as u8)
+        .collect();
+    Ok((fd, String::from_utf8_lossy(&actual).into_owned()))
+}
+
+pub fn fd_read(fd: RawFd, buf: &mut [u8]) -> io::Result<usize> {
+    // SAFETY: buf is valid for buf.len() bytes of writing.
+    let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+    if n < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(n as usize)
+    }
+}
+
+pub fn fd_write(fd: RawFd, buf: &[u8]) -> io::Result<usize> {
+    // SAFETY: buf is valid for buf.len() bytes of reading.
+    let n = unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) };
+    if n < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(n as usize)
+    }
+}
+
+pub fn if_index(name: &str) -> Option<u32> {
+    let c = CString::new(name).ok()?;
+    // SAFETY: c is a valid C string.
+    let idx = unsafe { libc::if_nametoindex(c.as_ptr()) };
+    (idx != 0).then_some(idx)
+}
+
+fn sockaddr_ll(ifindex: u32, mac: &[u8; 6]) -> libc::sockaddr_ll {
+    // SAFETY: sockaddr_ll is plain data; all-zero is a valid value.
+    let mut sa: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+    sa.sll_family = libc::AF_PACKET as u16;
+    sa.sll_protocol = ETHERTYPE_FC00.to_be();
+    sa.sll_ifindex = ifindex as i32;
+    sa.sll_halen = 6;
+    sa.sll_addr[..6].copy_from_slice(mac);
+    sa
+}
+
+/// An AF_PACKET datagram socket for ethertype 0xfc00 on one device (the kernel adds and strips
+/// the MAC header), non-blocking.
+pub fn packet_socket(ifindex: u32) -> io::Result<OwnedFd> {
+    // SAFETY: plain socket(2) call; the fd is owned below.
+    let fd = cvt(unsafe {
+        libc::socket(
+            libc::AF_PACKET,
+            libc::SOCK_DGRAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
+            i32::from(ETHERTYPE_FC00.to_be()),
+        )
+    })?;
+    // SAFETY: fd was just opened and is ours alone.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    let sa = sockaddr_ll(ifindex, &[0; 6]);
+    // SAFETY: sa is a valid sockaddr_ll of the length given.
+    cvt(unsafe {
+        libc::bind(
+            fd.as_raw_fd(),
+            (&sa as *const libc::sockaddr_ll).cast(),
+            std::mem::size_of::<libc::sockaddr_ll>() as u32,
+        )
+    })?;
+    Ok(fd)
+}
+
+/// One frame: (length, source MAC, whether it was sent to the broadcast address).
+pub fn packet_recv(fd: RawFd, buf: &mut [u8]) -> io::Result<(usize, [u8; 6], bool)> {
+    // SAFETY: plain data, zero is valid.
+    let mut sa: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+    let mut len = std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
+    // SAFETY: buf and sa are valid for the lengths given.
+    let n = unsafe {
+        libc::recvfrom(
+            fd,
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+            0,
+            (&mut sa as *mut libc::sockaddr_ll).cast(),
+            &mut len,
+        )
+    };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let mut mac = [0u8; 6];
+    mac.copy_from_slice(&sa.sll_addr[..6]);
+    Ok((
+        n as usize,
+        mac,
+        sa.sll_pkttype == libc::PACKET_BROADCAST,
+    ))
+}
+
+pub fn packet_send(fd: RawFd, ifindex: u32, to: &[u8; 6], frame: &[u8]) -> io::Result<()> {
+    let sa = sockaddr_ll(ifindex, to);
+    // SAFETY: frame and sa are valid for the lengths given.
+    let n = unsafe {
+        libc::sendto(
+            fd,
+            frame.as_ptr().cast(),
+            frame.len(),
+            0,
+            (&sa as *const libc::sockaddr_ll).cast(),
+            std::mem::size_of::<libc::sockaddr_ll>() as u32,
+        )
+    };
+    if n < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+static STOP: AtomicBool = AtomicBool::new(false);
+static STOP_SIGNAL: AtomicU32 = AtomicU32::new(0);
+static HUP: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_signal(sig: libc::c_int) {
+    if sig == libc::SIGHUP {
+        HUP.store(true, Ordering::SeqCst);
+    } else {
+        STOP_SIGNAL.store(sig as u32, Ordering::SeqCst);
+        STOP.store(true, Ordering::SeqCst);
+    }
+}
+
+/// SIGINT/SIGTERM set the stop flag, SIGHUP the reload flag (both interrupt epoll_wait).
+pub fn install_signal_handlers() {
+    for sig in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP] {
+        // SAFETY: the handler only stores to atomics, which is async-signal-safe.
+        unsafe {
+            libc::signal(
+                sig,
+                on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t,
+            );
+        }
+    }
+}
+
+/// The signal that asked us to stop, if any.
+pub fn stop_requested() -> Option<u32> {
+    STOP.load(Ordering::SeqCst)
+        .then(|| STOP_SIGNAL.load(Ordering::SeqCst))
+}
+
+pub fn take_hup() -> bool {
+    HUP.swap(false, Ordering::SeqCst)
+}
+
+pub fn is_root() -> bool {
+    // SAFETY: no arguments, cannot fail.
+    unsafe { libc::geteuid() == 0 }
+}
+
+pub fn pid() -> u32 {
+    std::process::id()
+}

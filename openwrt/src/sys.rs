@@ -150,11 +150,7 @@ pub fn packet_recv(fd: RawFd, buf: &mut [u8]) -> io::Result<(usize, [u8; 6], boo
     }
     let mut mac = [0u8; 6];
     mac.copy_from_slice(&sa.sll_addr[..6]);
-    Ok((
-        n as usize,
-        mac,
-        sa.sll_pkttype == libc::PACKET_BROADCAST,
-    ))
+    Ok((n as usize, mac, sa.sll_pkttype == libc::PACKET_BROADCAST))
 }
 
 pub fn packet_send(fd: RawFd, ifindex: u32, to: &[u8; 6], frame: &[u8]) -> io::Result<()> {

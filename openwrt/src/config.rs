@@ -378,6 +378,7 @@ pub fn parse(text: &str) -> Result<Config, ConfigError> {
                 "ipTunnel",
                 "supernodes",
                 "publicPeer",
+                "dnsSeeds",
                 "dnsServer",
             ],
             &mut warnings,
@@ -399,11 +400,18 @@ pub fn parse(text: &str) -> Result<Config, ConfigError> {
                 )),
             }
         }
-        if obj.get("ipTunnel").is_some() {
+        let tunnels_configured = obj
+            .get("ipTunnel")
+            .and_then(Value::as_object)
+            .is_some_and(|t| {
+                t.values()
+                    .any(|v| v.as_array().is_some_and(|a| !a.is_empty()))
+            });
+        if tunnels_configured {
             warnings.push("router.ipTunnel: IP tunnelling is not supported, ignored".into());
         }
     }
-    for key in ["pipe", "dns"] {
+    for key in ["dns"] {
         if root.contains_key(key) {
             warnings.push(format!("{key}: ignored"));
         }
@@ -572,7 +580,8 @@ fn one_or_many<'a>(v: &'a Value, at: &str) -> Result<Vec<(String, &'a Value)>, C
 
 fn warn_unknown(obj: &Map<String, Value>, at: &str, known: &[&str], warnings: &mut Vec<String>) {
     for key in obj.keys() {
-        if !known.contains(&key.as_str()) {
+        // cjdroute's convention for switched-off sections: "_disabled_ETHInterface".
+        if !known.contains(&key.as_str()) && !key.starts_with('_') {
             let dot = if at.is_empty() { "" } else { "." };
             warnings.push(format!("{at}{dot}{key}: unknown key, ignored"));
         }

@@ -1,5 +1,7 @@
-//! fc00d: the Linux/OpenWrt daemon around `protocol_core::node::Node`.
+//! fc00d: the Linux/OpenWrt daemon around `protocol_core::node::Node`, and the modules shared
+//! by the daemon binary, fc00ctl and tests.
 
+pub mod admin;
 pub mod config;
 pub mod daemon;
 pub mod log;

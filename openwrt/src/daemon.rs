@@ -18,6 +18,8 @@ use protocol_core::node::{
 use rand_core::OsRng;
 use socket2::{Domain, Protocol, Socket, Type};
 
+use crate::admin::{AdminServer, PingResult, SwitchPingOutcome, SwitchPong};
+use crate::admin_glue::{AdminState, Api};
 use crate::config::{Config, EthInterface, PeerEntry};
 use crate::{log_debug, log_info, log_warn, sys};
 
@@ -49,10 +51,10 @@ impl Clock {
     }
 }
 
-struct UdpLink {
-    link: LinkId,
-    v4: Option<UdpSocket>,
-    v6: Option<UdpSocket>,
+pub(crate) struct UdpLink {
+    pub(crate) link: LinkId,
+    pub(crate) v4: Option<UdpSocket>,
+    pub(crate) v6: Option<UdpSocket>,
     beacon: Option<UdpSocket>,
     beacon_port: u16,
 }
@@ -77,8 +79,8 @@ pub struct Drops {
 }
 
 /// The sockets, as the node's [`Io`].
-struct Links {
-    udp: Vec<UdpLink>,
+pub(crate) struct Links {
+    pub(crate) udp: Vec<UdpLink>,
     eth: Vec<EthLink>,
     tun: Option<OwnedFd>,
     drops: Drops,
@@ -212,6 +214,8 @@ pub struct Daemon {
     clock: Clock,
     buf: Vec<u8>,
     admin: Option<UdpSocket>,
+    admin_server: AdminServer,
+    admin_state: AdminState,
     /// Ethernet "all" interfaces: (beacon mode, connectTo) for devices found later.
     eth_all: Option<EthInterface>,
     next_rescan: u64,
@@ -321,6 +325,8 @@ impl Daemon {
             clock: Clock(Instant::now()),
             buf: vec![0u8; IPV6_HEADROOM + RECV_BUF],
             admin: None,
+            admin_server: AdminServer::new(cfg.admin.password.clone()),
+            admin_state: AdminState::default(),
             eth_all: None,
             next_rescan: 0,
             link_slots_logged: false,
@@ -336,6 +342,7 @@ impl Daemon {
             d.node
                 .add_password(p.password.as_bytes(), p.user.as_deref().map(str::as_bytes))
                 .map_err(|e| format!("authorizedPasswords: {e:?}"))?;
+            d.admin_state.users.push(p.user.clone().unwrap_or_default());
         }
         d.open_udp(cfg)?;
         d.open_eth(cfg);
@@ -608,6 +615,8 @@ impl Daemon {
             clock,
             admin,
             poll,
+            admin_server,
+            admin_state,
             ..
         } = self;
         for _ in 0..BATCH {
@@ -703,7 +712,21 @@ impl Daemon {
                     };
                     match sock.recv_from(&mut buf[..]) {
                         Ok((n, from)) => {
-                            log_debug!("admin: {n} bytes from {from} (admin API not wired yet)");
+                            let request = buf[..n].to_vec();
+                            let mut api = Api {
+                                node,
+                                links,
+                                state: admin_state,
+                                now_ms: now,
+                                from,
+                            };
+                            if let Some(reply) =
+                                admin_server.handle(&request, epoch_secs(), &mut api)
+                            {
+                                if let Err(e) = sock.send_to(&reply, from) {
+                                    log_debug!("admin reply to {from}: {e}");
+                                }
+                            }
                         }
                         Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
                         Err(_) => return false,
@@ -732,7 +755,14 @@ impl Daemon {
                 self.next_rescan = now + RESCAN_MS;
                 self.rescan_eth();
             }
-            let due = self.node.poll_at().min(self.next_rescan);
+            if self.admin_state.exit_requested {
+                log_info!("Core_exit: shutting down");
+                break;
+            }
+            let mut due = self.node.poll_at().min(self.next_rescan);
+            for p in &self.admin_state.pings {
+                due = due.min(p.deadline_ms);
+            }
             let timeout = Duration::from_millis(due.saturating_sub(now).min(1000));
             match self.poll.poll(&mut events, Some(timeout)) {
                 Ok(()) => {}
@@ -749,10 +779,64 @@ impl Daemon {
             while !ready.is_empty() {
                 ready.retain(|&tok| self.drain(tok));
                 self.poll_node();
+                self.finish_pings();
             }
             self.poll_node();
+            self.finish_pings();
         }
         Ok(())
+    }
+
+    /// Answer admin pings whose pong came, whose time ran out, or that ended at once.
+    fn finish_pings(&mut self) {
+        let now = self.clock.now_ms();
+        let events = std::mem::take(&mut self.links.recent_events);
+        let mut done: Vec<(usize, PingResult)> = Vec::new();
+        for ev in events {
+            let (path, outcome, version) = match ev {
+                Event::SwitchPong { from_path, version } => {
+                    (from_path, SwitchPingOutcome::Pong, version)
+                }
+                Event::SwitchError { from_path, .. } => {
+                    (from_path, SwitchPingOutcome::ErrorResponse, 0)
+                }
+                _ => continue,
+            };
+            let taken = |i: usize| done.iter().any(|(j, _)| *j == i);
+            let found = (0..self.admin_state.pings.len())
+                .find(|&i| self.admin_state.pings[i].path == Some(path) && !taken(i));
+            if let Some(i) = found {
+                let p = &self.admin_state.pings[i];
+                let ms = now.saturating_sub(p.sent_ms) as u32;
+                done.push((i, PingResult::Switch(SwitchPong::new(outcome, ms, version))));
+            }
+        }
+        for (i, p) in self.admin_state.pings.iter_mut().enumerate() {
+            if done.iter().any(|(j, _)| *j == i) {
+                continue;
+            }
+            if let Some(r) = p.immediate.take() {
+                done.push((i, r));
+            } else if now >= p.deadline_ms {
+                let ms = now.saturating_sub(p.sent_ms) as u32;
+                done.push((
+                    i,
+                    PingResult::Switch(SwitchPong::new(SwitchPingOutcome::Timeout, ms, 0)),
+                ));
+            }
+        }
+        if done.is_empty() {
+            return;
+        }
+        done.sort_by_key(|d| std::cmp::Reverse(d.0));
+        for (i, result) in done {
+            let p = self.admin_state.pings.remove(i);
+            if let Some(reply) = self.admin_server.complete(p.ticket, result) {
+                if let Some(sock) = self.admin.as_ref() {
+                    let _ = sock.send_to(&reply, p.to);
+                }
+            }
+        }
     }
 
     fn poll_node(&mut self) {
@@ -769,6 +853,13 @@ impl Daemon {
         // Sockets and the TUN fd close when dropped.
         drop(self);
     }
+}
+
+fn epoch_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }
 
 fn v6_of(s: Source) -> bool {

@@ -2,6 +2,7 @@
 //! by the daemon binary, fc00ctl and tests.
 
 pub mod admin;
+pub mod admin_glue;
 pub mod config;
 pub mod daemon;
 pub mod log;

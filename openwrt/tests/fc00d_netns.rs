@@ -1,13 +1,80 @@
 //! Two fc00d in two network namespaces joined by a veth pair: they peer (UDP with a password,
 //! or Ethernet beacons alone) and `ping6` crosses TUN -> session -> switch -> link -> TUN.
 //! Needs root (namespaces, TUN, raw sockets). Everything is removed on success and failure.
+//! The admin API is reached from a thread that enters the namespace (setns).
+#![allow(unsafe_code)]
 
 use std::fs;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use std::collections::BTreeMap;
+use std::net::UdpSocket;
+use std::os::fd::AsRawFd;
+
+use fc00d::admin::benc::{BDict, Benc};
+use fc00d::admin::client::{build_auth_request, build_request, parse_reply};
 use protocol_core::identity::PrivateKey;
+
+type Reply = BTreeMap<Vec<u8>, Benc>;
+
+/// Admin calls made from inside network namespace `ns` (a fresh thread joins it, so the
+/// test process stays where it is). `password` set: calls go through cookie auth.
+fn admin_calls(ns: &str, password: Option<&str>, calls: Vec<(&'static str, BDict)>) -> Vec<Reply> {
+    let ns = ns.to_string();
+    let password = password.map(str::to_string);
+    std::thread::spawn(move || {
+        let f = fs::File::open(format!("/var/run/netns/{ns}")).expect("open netns");
+        // SAFETY: setns on this thread only, with a namespace fd we hold open.
+        let r = unsafe { libc::setns(f.as_raw_fd(), libc::CLONE_NEWNET) };
+        assert_eq!(r, 0, "setns: {}", std::io::Error::last_os_error());
+        let sock = UdpSocket::bind("127.0.0.1:0").expect("bind");
+        sock.set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
+        sock.connect("127.0.0.1:11234").expect("connect");
+        let mut buf = vec![0u8; 65536];
+        let mut call = |req: Vec<u8>| -> Reply {
+            sock.send(&req).expect("send");
+            let n = sock.recv(&mut buf).expect("admin reply within 5 s");
+            parse_reply(&buf[..n]).expect("bencoded reply")
+        };
+        let mut out = Vec::new();
+        for (i, (q, args)) in calls.into_iter().enumerate() {
+            let txid = format!("t{i}");
+            let req = match &password {
+                None => build_request(q, Some(&args), txid.as_bytes()).expect("request"),
+                Some(pw) => {
+                    let c = call(build_request("cookie", None, b"c").expect("cookie request"));
+                    let cookie = c
+                        .get(b"cookie".as_slice())
+                        .and_then(Benc::as_bytes)
+                        .map(|b| String::from_utf8_lossy(b).into_owned())
+                        .expect("cookie in reply");
+                    build_auth_request(q, Some(&args), txid.as_bytes(), pw, &cookie)
+                        .expect("auth request")
+                }
+            };
+            let reply = call(req);
+            assert_eq!(
+                reply.get(b"txid".as_slice()).and_then(Benc::as_bytes),
+                Some(txid.as_bytes()),
+                "reply to {q} carries our txid: {reply:?}"
+            );
+            out.push(reply);
+        }
+        out
+    })
+    .join()
+    .expect("admin thread")
+}
+
+fn text<'a>(d: &'a Reply, key: &str) -> &'a str {
+    d.get(key.as_bytes())
+        .and_then(Benc::as_bytes)
+        .and_then(|b| std::str::from_utf8(b).ok())
+        .unwrap_or("")
+}
 
 const BIN: &str = env!("CARGO_BIN_EXE_fc00d");
 
@@ -204,6 +271,7 @@ fn udp_peering_with_password_and_ping6_over_tun() {
     let config_a = format!(
         r#"{{
     "privateKey": "{priv}",
+    "admin": {{ "bind": "127.0.0.1:11234", "password": "admin-a" }},
     /* A dials B */
     "interfaces": {{ "UDPInterface": [ {{
         "bind": "10.201.0.1:11223",
@@ -222,6 +290,66 @@ fn udp_peering_with_password_and_ping6_over_tun() {
     lab.wait_log(1, &format!("peer up {}", ka.public_key().to_k_string()), 20);
     lab.ping(0, &address(&kb), 40);
     lab.ping(1, &address(&ka), 20);
+
+    // B's admin (no password): peerStats shows A established, logged in as node-a.
+    let replies = admin_calls(
+        &lab.ns[1],
+        None,
+        vec![(
+            "InterfaceController_peerStats",
+            BDict::new().with("page", 0i64),
+        )],
+    );
+    let peers = replies[0]
+        .get(b"peers".as_slice())
+        .and_then(Benc::as_list)
+        .expect("peers list");
+    assert_eq!(peers.len(), 1, "{:?}", replies[0]);
+    let peer = peers[0].as_dict().expect("peer dict");
+    assert_eq!(text(peer, "state"), "ESTABLISHED", "{peer:?}");
+    assert_eq!(text(peer, "user"), "node-a", "{peer:?}");
+    assert_eq!(text(peer, "lladdr"), "10.201.0.1:11223", "{peer:?}");
+    assert!(text(peer, "addr").ends_with(&ka.public_key().to_k_string().to_string()));
+    assert!(
+        peer.get(b"bytesIn".as_slice())
+            .and_then(Benc::as_int)
+            .unwrap_or(0)
+            > 0
+    );
+
+    // A's admin (password): a wrong password is refused, the right one pings B's switch.
+    let wrong = admin_calls(&lab.ns[0], Some("not-it"), vec![("Core_pid", BDict::new())]);
+    assert_eq!(text(&wrong[0], "error"), "Auth failed.", "{:?}", wrong[0]);
+    let replies = admin_calls(
+        &lab.ns[0],
+        Some("admin-a"),
+        vec![(
+            "InterfaceController_peerStats",
+            BDict::new().with("page", 0i64),
+        )],
+    );
+    let peers = replies[0]
+        .get(b"peers".as_slice())
+        .and_then(Benc::as_list)
+        .expect("peers list");
+    let b_addr = text(peers[0].as_dict().expect("dict"), "addr").to_string();
+    let label = b_addr
+        .split('.')
+        .skip(1)
+        .take(4)
+        .collect::<Vec<_>>()
+        .join(".");
+    let replies = admin_calls(
+        &lab.ns[0],
+        Some("admin-a"),
+        vec![(
+            "SwitchPinger_ping",
+            BDict::new()
+                .with("path", label.as_str())
+                .with("timeout", 3000i64),
+        )],
+    );
+    assert_eq!(text(&replies[0], "result"), "pong", "{:?}", replies[0]);
 }
 
 #[test]

@@ -100,9 +100,9 @@ fn must(args: &[&str]) {
     );
 }
 
-/// Two namespaces, their daemons and a temp dir; all removed on drop.
+/// Namespaces, their daemons and a temp dir; all removed on drop.
 struct Lab {
-    ns: [String; 2],
+    ns: Vec<String>,
     children: Vec<Child>,
     dir: PathBuf,
 }
@@ -117,7 +117,7 @@ impl Drop for Lab {
             sh(&["ip", "netns", "del", ns]);
         }
         if std::thread::panicking() {
-            for i in 0..2 {
+            for i in 0..self.ns.len() {
                 let log =
                     fs::read_to_string(self.dir.join(format!("node{i}.log"))).unwrap_or_default();
                 eprintln!("---- node{i} log ----\n{log}");
@@ -147,7 +147,27 @@ fn address(key: &PrivateKey) -> String {
 }
 
 impl Lab {
+    /// Two namespaces joined by veth fcva (10.201.0.1) -- fcvb (10.201.0.2).
     fn new(tag: &str) -> Lab {
+        let lab = Lab::empty(tag, 2);
+        lab.veth(0, "fcva", "10.201.0.1/24", 1, "fcvb", "10.201.0.2/24");
+        lab
+    }
+
+    /// A veth pair between namespaces `i` and `j`, up, with IPv4 addresses.
+    fn veth(&self, i: usize, dev_i: &str, ip_i: &str, j: usize, dev_j: &str, ip_j: &str) {
+        let (a, b) = (&self.ns[i], &self.ns[j]);
+        must(&[
+            "ip", "link", "add", dev_i, "netns", a, "type", "veth", "peer", "name", dev_j, "netns",
+            b,
+        ]);
+        for (ns, dev, ip) in [(a, dev_i, ip_i), (b, dev_j, ip_j)] {
+            must(&["ip", "-n", ns, "addr", "add", ip, "dev", dev]);
+            must(&["ip", "-n", ns, "link", "set", dev, "up"]);
+        }
+    }
+
+    fn empty(tag: &str, n: usize) -> Lab {
         assert!(
             fc00d::sys::is_root(),
             "this test needs root (network namespaces, TUN, raw sockets)"
@@ -156,22 +176,16 @@ impl Lab {
         let dir = std::env::temp_dir().join(format!("fc00d-test-{id}"));
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).expect("temp dir");
-        let lab = Lab {
-            ns: [format!("fc00d-{id}-a"), format!("fc00d-{id}-b")],
+        let mut lab = Lab {
+            ns: Vec::new(),
             children: Vec::new(),
             dir,
         };
-        let (a, b) = (&lab.ns[0], &lab.ns[1]);
-        must(&["ip", "netns", "add", a]);
-        must(&["ip", "netns", "add", b]);
-        must(&[
-            "ip", "link", "add", "fcva", "netns", a, "type", "veth", "peer", "name", "fcvb",
-            "netns", b,
-        ]);
-        for (ns, dev, ip) in [(a, "fcva", "10.201.0.1/24"), (b, "fcvb", "10.201.0.2/24")] {
-            must(&["ip", "-n", ns, "link", "set", "lo", "up"]);
-            must(&["ip", "-n", ns, "addr", "add", ip, "dev", dev]);
-            must(&["ip", "-n", ns, "link", "set", dev, "up"]);
+        for i in 0..n {
+            let ns = format!("fc00d-{id}-{i}");
+            must(&["ip", "netns", "add", &ns]);
+            lab.ns.push(ns);
+            must(&["ip", "-n", &lab.ns[i], "link", "set", "lo", "up"]);
         }
         lab
     }
@@ -371,4 +385,115 @@ fn ethernet_beacons_alone_peer_and_ping6() {
     lab.wait_log(0, &format!("peer up {}", kb.public_key().to_k_string()), 30);
     lab.wait_log(1, &format!("peer up {}", ka.public_key().to_k_string()), 30);
     lab.ping(0, &address(&kb), 40);
+}
+
+/// Run `f` on a thread that has joined namespace `ns`.
+fn in_netns<T: Send + 'static>(
+    ns: &str,
+    f: impl FnOnce() -> T + Send + 'static,
+) -> std::thread::JoinHandle<T> {
+    let ns = ns.to_string();
+    std::thread::spawn(move || {
+        let file = fs::File::open(format!("/var/run/netns/{ns}")).expect("open netns");
+        // SAFETY: setns on this thread only, with a namespace fd we hold open.
+        let r = unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) };
+        assert_eq!(r, 0, "setns: {}", std::io::Error::last_os_error());
+        f()
+    })
+}
+
+/// A -- UDP -- B -- Ethernet beacons -- C. B and C bind Ethernet "all" and the B--C veth
+/// is created only after both started (devices appearing later). A reaches C through B:
+/// ping6, then 10 MB over TCP with a checksum.
+#[test]
+fn three_nodes_udp_then_ethernet_ping6_and_tcp() {
+    use sha2::{Digest, Sha256};
+    use std::io::{Read, Write};
+    use std::net::{SocketAddr, TcpListener, TcpStream};
+
+    let mut lab = Lab::empty("t", 3);
+    lab.veth(0, "fcab", "10.202.0.1/24", 1, "fcba", "10.202.0.2/24");
+    let keys = [new_key(), new_key(), new_key()];
+    let k = |i: usize| keys[i].public_key().to_k_string().to_string();
+    let tun = tun_section("fctun");
+    let config_a = format!(
+        r#"{{ "privateKey": "{}",
+  "interfaces": {{ "UDPInterface": [ {{ "bind": "10.202.0.1:11223",
+      "connectTo": {{ "10.202.0.2:11223": {{ "password": "ab", "publicKey": "{}" }} }} }} ] }},
+  {tun} }}"#,
+        keys[0].to_hex_string(),
+        k(1)
+    );
+    let config_b = format!(
+        r#"{{ "privateKey": "{}",
+  "authorizedPasswords": [ {{ "password": "ab", "user": "a" }} ],
+  "interfaces": {{ "UDPInterface": [ {{ "bind": "10.202.0.2:11223" }} ],
+                  "ETHInterface": [ {{ "bind": "all", "beacon": 2 }} ] }},
+  {tun} }}"#,
+        keys[1].to_hex_string()
+    );
+    let config_c = format!(
+        r#"{{ "privateKey": "{}",
+  "interfaces": {{ "ETHInterface": [ {{ "bind": "all", "beacon": 2 }} ] }},
+  {tun} }}"#,
+        keys[2].to_hex_string()
+    );
+    lab.start(0, &config_a);
+    lab.start(1, &config_b);
+    lab.start(2, &config_c);
+    lab.wait_log(0, &format!("peer up {}", k(1)), 20);
+    // Now the Ethernet link appears; "all" must notice it.
+    lab.veth(1, "fcbc", "10.203.0.1/24", 2, "fccb", "10.203.0.2/24");
+    lab.wait_log(2, &format!("peer up {}", k(1)), 30);
+    lab.wait_log(1, &format!("peer up {}", k(2)), 30);
+    let c_addr = address(&keys[2]);
+    lab.ping(0, &c_addr, 60);
+    lab.ping(2, &address(&keys[0]), 30);
+
+    let ip: std::net::Ipv6Addr = c_addr.parse().expect("ipv6");
+    let target = SocketAddr::from((ip, 5555));
+    let receiver = in_netns(&lab.ns[2], move || {
+        let listener = TcpListener::bind(target).expect("listen on C's fc address");
+        listener.set_nonblocking(false).expect("blocking");
+        let (mut s, _) = listener.accept().expect("accept");
+        s.set_read_timeout(Some(Duration::from_secs(30)))
+            .expect("timeout");
+        let mut hash = Sha256::new();
+        let mut buf = vec![0u8; 65536];
+        let mut total = 0usize;
+        loop {
+            let n = s.read(&mut buf).expect("read within 30 s");
+            if n == 0 {
+                break;
+            }
+            hash.update(&buf[..n]);
+            total += n;
+        }
+        (total, hash.finalize().to_vec())
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let sender = in_netns(&lab.ns[0], move || {
+        let mut s = TcpStream::connect_timeout(&target, Duration::from_secs(20)).expect("connect");
+        s.set_write_timeout(Some(Duration::from_secs(30)))
+            .expect("timeout");
+        let mut hash = Sha256::new();
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut chunk = vec![0u8; 65536];
+        for _ in 0..160 {
+            for b in chunk.iter_mut() {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                *b = x as u8;
+            }
+            s.write_all(&chunk).expect("write within 30 s");
+            hash.update(&chunk);
+        }
+        s.shutdown(std::net::Shutdown::Write).expect("shutdown");
+        (160 * 65536, hash.finalize().to_vec())
+    });
+    let sent = sender.join().expect("sender");
+    let received = receiver.join().expect("receiver");
+    assert_eq!(received.0, sent.0, "byte count");
+    assert_eq!(received.1, sent.1, "SHA-256 of the 10 MB");
 }

@@ -89,7 +89,8 @@ pub struct EthInterface {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdminConfig {
     pub bind: SocketAddr,
-    /// `None` when the config says "NONE" or leaves it out.
+    /// "NONE" (the default, as cjdroute and its tools assume) lets every call through
+    /// without auth; `None` allows only the calls that need none.
     pub password: Option<String>,
 }
 
@@ -133,7 +134,7 @@ impl Config {
                 bind: DEFAULT_ADMIN_BIND
                     .parse()
                     .unwrap_or(SocketAddr::from(([127, 0, 0, 1], 11234))),
-                password: None,
+                password: Some("NONE".into()),
             },
             warnings: Vec::new(),
         }
@@ -332,7 +333,7 @@ pub fn parse(text: &str) -> Result<Config, ConfigError> {
         bind: DEFAULT_ADMIN_BIND
             .parse()
             .map_err(|_| ConfigError::at("admin", "internal default"))?,
-        password: None,
+        password: Some("NONE".into()),
     };
     if let Some(v) = root.get("admin") {
         let obj = obj_of(v, "admin")?;
@@ -342,7 +343,9 @@ pub fn parse(text: &str) -> Result<Config, ConfigError> {
                 .parse()
                 .map_err(|_| ConfigError::at("admin.bind", "expected ip:port"))?;
         }
-        admin.password = opt_str(obj, "password", "admin")?.filter(|p| p != "NONE");
+        if let Some(p) = opt_str(obj, "password", "admin")? {
+            admin.password = Some(p);
+        }
     }
 
     let mut udp = Vec::new();

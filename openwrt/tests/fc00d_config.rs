@@ -152,7 +152,7 @@ fn cjdroute_style_config_loads_as_is() {
     assert!(cfg.eth.is_empty(), "_disabled_ETHInterface stays off");
     assert_eq!(cfg.tun.as_deref(), Some(""));
     assert_eq!(cfg.admin.bind, "127.0.0.1:11234".parse().unwrap());
-    assert_eq!(cfg.admin.password, None, "\"NONE\" means no password");
+    assert_eq!(cfg.admin.password.as_deref(), Some("NONE"));
     assert!(cfg.warnings.is_empty(), "{:?}", cfg.warnings);
 }
 

@@ -221,6 +221,10 @@ pub struct Daemon {
     next_rescan: u64,
     link_slots_logged: bool,
     pub tun_name: Option<String>,
+    /// Re-read on SIGHUP.
+    pub config_path: Option<std::path::PathBuf>,
+    /// Passwords given to the node so far (SIGHUP adds only new ones).
+    passwords: Vec<String>,
 }
 
 fn udp_socket(bind: SocketAddr, broadcast: bool, reuse: bool) -> io::Result<UdpSocket> {
@@ -331,6 +335,8 @@ impl Daemon {
             next_rescan: 0,
             link_slots_logged: false,
             tun_name: None,
+            config_path: None,
+            passwords: Vec::new(),
         };
         for p in &cfg.authorized_passwords {
             if p.ipv6.is_some() {
@@ -343,6 +349,7 @@ impl Daemon {
                 .add_password(p.password.as_bytes(), p.user.as_deref().map(str::as_bytes))
                 .map_err(|e| format!("authorizedPasswords: {e:?}"))?;
             d.admin_state.users.push(p.user.clone().unwrap_or_default());
+            d.passwords.push(p.password.clone());
         }
         d.open_udp(cfg)?;
         d.open_eth(cfg);
@@ -748,7 +755,7 @@ impl Daemon {
                 break;
             }
             if sys::take_hup() {
-                log_warn!("SIGHUP: reloading is not supported yet, ignored");
+                self.reload();
             }
             let now = self.clock.now_ms();
             if now >= self.next_rescan {
@@ -785,6 +792,85 @@ impl Daemon {
             self.finish_pings();
         }
         Ok(())
+    }
+
+    /// SIGHUP: new authorizedPasswords and new connectTo peers from the config file, without
+    /// touching established peers or sessions.
+    fn reload(&mut self) {
+        let Some(path) = self.config_path.clone() else {
+            log_info!("SIGHUP: no config file to reload");
+            return;
+        };
+        let cfg = match std::fs::read_to_string(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|t| crate::config::parse(&t).map_err(|e| e.to_string()))
+        {
+            Ok(c) => c,
+            Err(e) => {
+                log_warn!(
+                    "SIGHUP: {}: {e}; keeping the running config",
+                    path.display()
+                );
+                return;
+            }
+        };
+        if cfg.private_key.public_key() != *self.node.public_key() {
+            log_warn!("SIGHUP: privateKey changed; restart fc00d to use the new identity");
+        }
+        let mut added = 0;
+        for p in &cfg.authorized_passwords {
+            if self.passwords.contains(&p.password) {
+                continue;
+            }
+            match self
+                .node
+                .add_password(p.password.as_bytes(), p.user.as_deref().map(str::as_bytes))
+            {
+                Ok(()) => {
+                    self.passwords.push(p.password.clone());
+                    self.admin_state
+                        .users
+                        .push(p.user.clone().unwrap_or_default());
+                    added += 1;
+                }
+                Err(e) => log_warn!("SIGHUP: authorizedPasswords: {e:?}"),
+            }
+        }
+        let stats = self.node.stats();
+        let known: Vec<_> = stats.peers.iter().flatten().map(|p| p.key).collect();
+        let mut connected = 0;
+        for iface in &cfg.udp {
+            for (addr, peer) in &iface.connect_to {
+                if known.contains(&peer.public_key) {
+                    continue;
+                }
+                let link = self.links.udp.iter().find(|u| {
+                    if addr.is_ipv6() {
+                        u.v6.is_some()
+                    } else {
+                        u.v4.is_some()
+                    }
+                });
+                let Some(link) = link.map(|u| u.link) else {
+                    log_warn!("SIGHUP: connectTo {addr}: no UDP socket of that family");
+                    continue;
+                };
+                let name = addr.to_string();
+                match self.node.connect(
+                    link,
+                    link_addr(*addr),
+                    peer_config(peer, &name),
+                    &mut self.links,
+                ) {
+                    Ok(()) => connected += 1,
+                    Err(e) => log_warn!("SIGHUP: connectTo {addr}: {e:?}"),
+                }
+            }
+        }
+        log_info!(
+            "SIGHUP: reloaded {}: {added} new passwords, {connected} new peers",
+            path.display()
+        );
     }
 
     /// Answer admin pings whose pong came, whose time ran out, or that ended at once.

@@ -39,6 +39,10 @@ fn genconf() -> String {
 fn main() -> ExitCode {
     fc00d::log::init_from_env();
     let args: Vec<String> = std::env::args().skip(1).collect();
+    let config_path = match args.as_slice() {
+        [flag, path] if flag == "--config" => Some(path.clone()),
+        _ => None,
+    };
     let cfg = match args
         .iter()
         .map(String::as_str)
@@ -107,6 +111,9 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    if let Some(path) = config_path {
+        daemon.config_path = Some(path.into());
+    }
     log_info!("address {}", daemon.address());
     let res = daemon.run();
     daemon.shutdown();

@@ -190,7 +190,8 @@ impl Lab {
         lab
     }
 
-    fn start(&mut self, i: usize, config: &str) {
+    /// Start node `i` with `config`; returns its pid.
+    fn start(&mut self, i: usize, config: &str) -> u32 {
         let path = self.dir.join(format!("node{i}.conf"));
         fs::write(&path, config).expect("write config");
         let check = Command::new(BIN)
@@ -213,7 +214,9 @@ impl Lab {
             .stderr(log)
             .spawn()
             .expect("start fc00d");
+        let pid = child.id();
         self.children.push(child);
+        pid
     }
 
     fn log(&self, i: usize) -> String {
@@ -496,4 +499,40 @@ fn three_nodes_udp_then_ethernet_ping6_and_tcp() {
     let received = receiver.join().expect("receiver");
     assert_eq!(received.0, sent.0, "byte count");
     assert_eq!(received.1, sent.1, "SHA-256 of the 10 MB");
+}
+
+/// SIGHUP re-reads the config: a password added to B's file lets A in, B keeps running.
+#[test]
+fn sighup_adds_a_password_without_restart() {
+    let mut lab = Lab::new("h");
+    let (ka, kb) = (new_key(), new_key());
+    let config_b = |passwords: &str| {
+        format!(
+            r#"{{ "privateKey": "{}", "authorizedPasswords": [ {passwords} ],
+  "interfaces": {{ "UDPInterface": [ {{ "bind": "10.201.0.2:11223" }} ] }} }}"#,
+            kb.to_hex_string()
+        )
+    };
+    let config_a = format!(
+        r#"{{ "privateKey": "{}",
+  "interfaces": {{ "UDPInterface": [ {{ "bind": "10.201.0.1:11223",
+      "connectTo": {{ "10.201.0.2:11223": {{ "password": "late", "publicKey": "{}" }} }} }} ] }} }}"#,
+        ka.to_hex_string(),
+        kb.public_key().to_k_string()
+    );
+    let pid_b = lab.start(1, &config_b(r#"{ "password": "other", "user": "x" }"#));
+    lab.start(0, &config_a);
+    std::thread::sleep(Duration::from_secs(3));
+    let a_up = format!("peer up {}", ka.public_key().to_k_string());
+    assert!(!lab.log(1).contains(&a_up), "A got in without its password");
+    fs::write(
+        lab.dir.join("node1.conf"),
+        config_b(r#"{ "password": "other", "user": "x" }, { "password": "late", "user": "a" }"#),
+    )
+    .expect("rewrite config");
+    // SAFETY: signalling our own child (`ip netns exec` execs fc00d in place).
+    assert_eq!(unsafe { libc::kill(pid_b as i32, libc::SIGHUP) }, 0);
+    lab.wait_log(1, "SIGHUP: reloaded", 5);
+    lab.wait_log(1, &a_up, 30);
+    assert!(lab.log(1).contains("1 new passwords"), "{}", lab.log(1));
 }

@@ -57,6 +57,8 @@ pub(crate) struct UdpLink {
     pub(crate) v6: Option<UdpSocket>,
     beacon: Option<UdpSocket>,
     beacon_port: u16,
+    /// `beaconDevices`: names, or "all".
+    beacon_devices: Vec<String>,
 }
 
 struct EthLink {
@@ -86,6 +88,8 @@ pub(crate) struct Links {
     drops: Drops,
     /// Beacon send errors are logged once.
     beacon_error_logged: bool,
+    /// IPv4 broadcast address of each device, refreshed with the Ethernet rescan.
+    broadcasts: Vec<(String, std::net::Ipv4Addr)>,
     /// Events for the admin API (pongs); bounded.
     recent_events: Vec<Event>,
 }
@@ -322,6 +326,7 @@ impl Daemon {
                 tun: None,
                 drops: Drops::default(),
                 beacon_error_logged: false,
+                broadcasts: sys::ipv4_broadcasts(),
                 recent_events: Vec::new(),
             },
             poll,
@@ -419,6 +424,7 @@ impl Daemon {
                     v6: None,
                     beacon: None,
                     beacon_port: iface.beacon_port,
+                    beacon_devices: Vec::new(),
                 });
                 self.links.udp.len() - 1
             };
@@ -440,6 +446,11 @@ impl Daemon {
                 self.links.udp[idx].v4 = Some(sock);
                 if iface.beacon > 0 {
                     self.links.udp[idx].beacon_port = iface.beacon_port;
+                    self.links.udp[idx].beacon_devices = if iface.beacon_devices.is_empty() {
+                        vec!["all".to_string()]
+                    } else {
+                        iface.beacon_devices.clone()
+                    };
                     let _ = self.node.set_comm_port(link, port);
                     let _ = self.node.set_beacon(link, beacon_mode(iface.beacon));
                     match udp_socket(
@@ -761,6 +772,7 @@ impl Daemon {
             if now >= self.next_rescan {
                 self.next_rescan = now + RESCAN_MS;
                 self.rescan_eth();
+                self.links.broadcasts = sys::ipv4_broadcasts();
             }
             if self.admin_state.exit_requested {
                 log_info!("Core_exit: shutting down");

@@ -217,3 +217,41 @@ pub fn is_root() -> bool {
 pub fn pid() -> u32 {
     std::process::id()
 }
+
+/// IPv4 broadcast addresses by device name (for UDP beacons), from getifaddrs(3).
+pub fn ipv4_broadcasts() -> Vec<(String, std::net::Ipv4Addr)> {
+    let mut out = Vec::new();
+    let mut head: *mut libc::ifaddrs = std::ptr::null_mut();
+    // SAFETY: getifaddrs fills `head` with a list we free below with freeifaddrs.
+    if unsafe { libc::getifaddrs(&mut head) } != 0 {
+        return out;
+    }
+    let mut cur = head;
+    while !cur.is_null() {
+        // SAFETY: cur points into the list getifaddrs returned, not yet freed.
+        let ifa = unsafe { &*cur };
+        cur = ifa.ifa_next;
+        let flags = ifa.ifa_flags;
+        if flags & libc::IFF_BROADCAST as u32 == 0 || flags & libc::IFF_UP as u32 == 0 {
+            continue;
+        }
+        let addr = ifa.ifa_ifu;
+        // SAFETY: a non-null sockaddr from getifaddrs; the family is checked before the cast.
+        if addr.is_null() || unsafe { (*addr).sa_family } != libc::AF_INET as u16 {
+            continue;
+        }
+        // SAFETY: AF_INET entries carry a sockaddr_in.
+        let sin = unsafe { &*(addr as *const libc::sockaddr_in) };
+        // SAFETY: ifa_name is a NUL-terminated string owned by the list.
+        let name = unsafe { std::ffi::CStr::from_ptr(ifa.ifa_name) }
+            .to_string_lossy()
+            .into_owned();
+        out.push((
+            name,
+            std::net::Ipv4Addr::from(u32::from_be(sin.sin_addr.s_addr)),
+        ));
+    }
+    // SAFETY: head came from getifaddrs and is freed once.
+    unsafe { libc::freeifaddrs(head) };
+    out
+}

@@ -631,3 +631,28 @@ fn flood_of_garbage_changes_neither_memory_nor_peers() {
     lab.ping(1, &address(&ka), 20);
     lab.ping(0, &address(&kb), 20);
 }
+
+/// UDP beacons alone (no connectTo, no password): each node broadcasts on its devices and
+/// the two peer, then ping6 crosses.
+#[test]
+fn udp_beacons_alone_peer_and_ping6() {
+    let mut lab = Lab::new("b");
+    let (ka, kb) = (new_key(), new_key());
+    for (i, key, ip, devices) in [
+        (0, &ka, "10.201.0.1", r#"[ "fcva" ]"#),
+        (1, &kb, "10.201.0.2", r#"[ "all" ]"#),
+    ] {
+        let config = format!(
+            r#"{{ "privateKey": "{}",
+  "interfaces": {{ "UDPInterface": [ {{ "bind": "{ip}:11223", "beacon": 2,
+      "beaconDevices": {devices}, "beaconPort": 64512 }} ] }},
+  {} }}"#,
+            key.to_hex_string(),
+            tun_section("fctun")
+        );
+        lab.start(i, &config);
+    }
+    lab.wait_log(0, &format!("peer up {}", kb.public_key().to_k_string()), 30);
+    lab.wait_log(1, &format!("peer up {}", ka.public_key().to_k_string()), 30);
+    lab.ping(0, &address(&kb), 30);
+}

@@ -656,3 +656,49 @@ fn udp_beacons_alone_peer_and_ping6() {
     lab.wait_log(1, &format!("peer up {}", ka.public_key().to_k_string()), 30);
     lab.ping(0, &address(&kb), 30);
 }
+
+/// kill -9 B and start it again with the same config: A (which dials B) gets B back and
+/// ping6 flows again within the reference's peer timeouts.
+#[test]
+fn peer_killed_and_restarted_comes_back() {
+    let mut lab = Lab::new("k");
+    let (ka, kb) = (new_key(), new_key());
+    let config_b = format!(
+        r#"{{ "privateKey": "{}", "authorizedPasswords": [ {{ "password": "kb", "user": "a" }} ],
+  "interfaces": {{ "UDPInterface": [ {{ "bind": "10.201.0.2:11223" }} ] }},
+  {} }}"#,
+        kb.to_hex_string(),
+        tun_section("fctun")
+    );
+    let config_a = format!(
+        r#"{{ "privateKey": "{}",
+  "interfaces": {{ "UDPInterface": [ {{ "bind": "10.201.0.1:11223",
+      "connectTo": {{ "10.201.0.2:11223": {{ "password": "kb", "publicKey": "{}" }} }} }} ] }},
+  {} }}"#,
+        ka.to_hex_string(),
+        kb.public_key().to_k_string(),
+        tun_section("fctun")
+    );
+    let pid_b = lab.start(1, &config_b);
+    lab.start(0, &config_a);
+    lab.ping(0, &address(&kb), 30);
+    // SAFETY: signalling our own child.
+    assert_eq!(unsafe { libc::kill(pid_b as i32, libc::SIGKILL) }, 0);
+    for c in lab.children.iter_mut() {
+        if c.id() == pid_b {
+            let _ = c.wait();
+        }
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    let started = Instant::now();
+    lab.start(1, &config_b);
+    lab.ping(0, &address(&kb), 90);
+    eprintln!("traffic resumed {:?} after the restart", started.elapsed());
+    for line in lab
+        .log(0)
+        .lines()
+        .filter(|l| l.contains("peer ") || l.contains("Session("))
+    {
+        eprintln!("A: {line}");
+    }
+}

@@ -782,7 +782,8 @@ impl Daemon {
             for p in &self.admin_state.pings {
                 due = due.min(p.deadline_ms);
             }
-            let timeout = Duration::from_millis(due.saturating_sub(now).min(1000));
+            // At least 1 ms: a node whose timer stays due must not spin the loop.
+            let timeout = Duration::from_millis(due.saturating_sub(now).clamp(1, 1000));
             match self.poll.poll(&mut events, Some(timeout)) {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,

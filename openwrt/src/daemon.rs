@@ -600,17 +600,26 @@ impl Daemon {
             Some(libc::ENOENT) => format!("/dev/net/tun: {e}; is the tun module loaded?"),
             _ => format!("/dev/net/tun: {e}"),
         })?;
-        let addr = format!("{}/8", self.address());
-        run_ip(&["-6", "addr", "add", &addr, "dev", &name])?;
-        run_ip(&[
-            "link",
-            "set",
-            "dev",
-            &name,
-            "mtu",
-            &TUN_MTU.to_string(),
-            "up",
-        ])?;
+        let ip = self
+            .node
+            .public_key()
+            .address()
+            .map_err(|_| "our key has no fc address".to_string())?;
+        if let Err(e) = sys::configure_interface(&name, *ip.as_bytes(), 8, TUN_MTU) {
+            // Some kernels or sandboxes refuse the ioctls; `ip` may still work.
+            log_debug!("TUN {name}: ioctl setup failed ({e}), trying `ip`");
+            let addr = format!("{}/8", self.address());
+            run_ip(&["-6", "addr", "add", &addr, "dev", &name])?;
+            run_ip(&[
+                "link",
+                "set",
+                "dev",
+                &name,
+                "mtu",
+                &TUN_MTU.to_string(),
+                "up",
+            ])?;
+        }
         let tok = self.add_source(Source::Tun);
         let raw = fd.as_raw_fd();
         self.poll

@@ -255,3 +255,93 @@ pub fn ipv4_broadcasts() -> Vec<(String, std::net::Ipv4Addr)> {
     unsafe { libc::freeifaddrs(head) };
     out
 }
+
+#[repr(C)]
+struct IfReqData {
+    name: [libc::c_char; libc::IFNAMSIZ],
+    data: [u8; 24],
+}
+
+#[repr(C)]
+struct In6IfReq {
+    addr: [u8; 16],
+    prefix_len: u32,
+    ifindex: libc::c_int,
+}
+
+/// Give device `name` an IPv6 address, an MTU and bring it up, with ioctls (no `ip`
+/// binary needed, as on a minimal OpenWrt). An address already present is fine.
+pub fn configure_interface(
+    name: &str,
+    addr: [u8; 16],
+    prefix_len: u32,
+    mtu: u32,
+) -> io::Result<()> {
+    let ifindex = if_index(name)
+        .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, format!("no device {name}")))?;
+    // SAFETY: plain socket(2); owned below.
+    let fd =
+        cvt(unsafe { libc::socket(libc::AF_INET6, libc::SOCK_DGRAM | libc::SOCK_CLOEXEC, 0) })?;
+    // SAFETY: fd was just opened and is ours alone.
+    let sock = unsafe { OwnedFd::from_raw_fd(fd) };
+    let mut req = IfReqData {
+        name: [0; libc::IFNAMSIZ],
+        data: [0; 24],
+    };
+    for (d, s) in req
+        .name
+        .iter_mut()
+        .zip(name.bytes().take(libc::IFNAMSIZ - 1))
+    {
+        *d = s as libc::c_char;
+    }
+    req.data[..4].copy_from_slice(&(mtu as libc::c_int).to_ne_bytes());
+    // SAFETY: SIOCSIFMTU reads a struct ifreq with ifr_mtu, which IfReqData lays out.
+    cvt(unsafe {
+        libc::ioctl(
+            sock.as_raw_fd(),
+            libc::SIOCSIFMTU as _,
+            &mut req as *mut IfReqData,
+        )
+    })?;
+    req.data = [0; 24];
+    // SAFETY: SIOCGIFFLAGS writes ifr_flags into the struct ifreq.
+    cvt(unsafe {
+        libc::ioctl(
+            sock.as_raw_fd(),
+            libc::SIOCGIFFLAGS as _,
+            &mut req as *mut IfReqData,
+        )
+    })?;
+    let flags =
+        i16::from_ne_bytes([req.data[0], req.data[1]]) | (libc::IFF_UP | libc::IFF_RUNNING) as i16;
+    req.data[..2].copy_from_slice(&flags.to_ne_bytes());
+    // SAFETY: SIOCSIFFLAGS reads ifr_flags from the struct ifreq.
+    cvt(unsafe {
+        libc::ioctl(
+            sock.as_raw_fd(),
+            libc::SIOCSIFFLAGS as _,
+            &mut req as *mut IfReqData,
+        )
+    })?;
+    let mut req6 = In6IfReq {
+        addr,
+        prefix_len,
+        ifindex: ifindex as libc::c_int,
+    };
+    // SAFETY: SIOCSIFADDR on an AF_INET6 socket reads a struct in6_ifreq (In6IfReq).
+    let r = unsafe {
+        libc::ioctl(
+            sock.as_raw_fd(),
+            libc::SIOCSIFADDR as _,
+            &mut req6 as *mut In6IfReq,
+        )
+    };
+    if r < 0 {
+        let e = io::Error::last_os_error();
+        if e.raw_os_error() != Some(libc::EEXIST) {
+            return Err(e);
+        }
+    }
+    Ok(())
+}

@@ -103,6 +103,10 @@ pub struct Config {
     /// `Some(name)` when router.interface is a TUNInterface; an empty name lets the kernel pick.
     pub tun: Option<String>,
     pub admin: AdminConfig,
+    /// `security: [{ "setuser": NAME }]`: once sockets and TUN are open, run as this user,
+    /// keeping CAP_NET_RAW and CAP_NET_ADMIN. `None` (`"setuser": 0`, or no such entry)
+    /// stays as started.
+    pub setuser: Option<String>,
     /// Unknown keys and other things worth a log line, not worth refusing the file.
     pub warnings: Vec<String>,
 }
@@ -130,6 +134,7 @@ impl Config {
                 connect_to: Vec::new(),
             }],
             tun: Some(String::new()),
+            setuser: Some("nobody".into()),
             admin: AdminConfig {
                 bind: DEFAULT_ADMIN_BIND
                     .parse()
@@ -420,6 +425,24 @@ pub fn parse(text: &str) -> Result<Config, ConfigError> {
         }
     }
 
+    let mut setuser = None;
+    if let Some(Value::Array(list)) = root.get("security") {
+        for entry in list {
+            if let Some(v) = entry.as_object().and_then(|o| o.get("setuser")) {
+                setuser = match v {
+                    Value::String(name) if !name.is_empty() => Some(name.clone()),
+                    Value::Number(_) => None,
+                    _ => {
+                        return Err(ConfigError::at(
+                            "security.setuser",
+                            "expected a user name or 0",
+                        ))
+                    }
+                };
+            }
+        }
+    }
+
     Ok(Config {
         private_key,
         authorized_passwords,
@@ -427,6 +450,7 @@ pub fn parse(text: &str) -> Result<Config, ConfigError> {
         eth,
         tun,
         admin,
+        setuser,
         warnings,
     })
 }
@@ -693,9 +717,12 @@ pub fn genconf(private_key: &PrivateKey, udp_port: u16, password: &str) -> Strin
         }}
     }},
 
+    // Started as root, fc00d opens its sockets and TUN, then runs as this user, keeping
+    // CAP_NET_RAW and CAP_NET_ADMIN. {{ "setuser": 0 }} stays root.
+    "security": [ {{ "setuser": "nobody", "keepNetAdmin": 1 }} ],
+
     // Accepted for compatibility with cjdroute.conf; fc00d runs in the foreground and
     // logs to stderr.
-    "security": [ ],
     "logging": {{ }},
     "noBackground": 1
 }}

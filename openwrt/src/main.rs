@@ -115,6 +115,14 @@ fn main() -> ExitCode {
         daemon.config_path = Some(path.into());
     }
     log_info!("address {}", daemon.address());
+    if let Some(user) = cfg.setuser.as_deref().filter(|_| sys::is_root()) {
+        match sys::drop_privileges(user) {
+            Ok(uid) => {
+                log_info!("running as {user} (uid {uid}) with CAP_NET_RAW and CAP_NET_ADMIN")
+            }
+            Err(e) => log_warn!("could not switch to user {user}: {e}; staying root"),
+        }
+    }
     let res = daemon.run();
     daemon.shutdown();
     match res {

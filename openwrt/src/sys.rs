@@ -345,3 +345,72 @@ pub fn configure_interface(
     }
     Ok(())
 }
+
+const CAP_NET_ADMIN: u32 = 12;
+const CAP_NET_RAW: u32 = 13;
+
+#[repr(C)]
+struct CapHeader {
+    version: u32,
+    pid: libc::c_int,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct CapData {
+    effective: u32,
+    permitted: u32,
+    inheritable: u32,
+}
+
+/// Become `user` (and its primary group, no supplementary groups), keeping CAP_NET_RAW
+/// (Ethernet devices that appear later) and CAP_NET_ADMIN. Returns the uid.
+pub fn drop_privileges(user: &str) -> io::Result<u32> {
+    let cname = CString::new(user).map_err(io::Error::other)?;
+    // SAFETY: getpwnam returns a pointer to static storage or null; read at once.
+    let pw = unsafe { libc::getpwnam(cname.as_ptr()) };
+    if pw.is_null() {
+        return Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("no user {user:?}"),
+        ));
+    }
+    // SAFETY: pw is non-null and points to a valid passwd.
+    let (uid, gid) = unsafe { ((*pw).pw_uid, (*pw).pw_gid) };
+    // SAFETY: the following are plain syscalls with no pointers but the cap structs below.
+    unsafe {
+        cvt(libc::prctl(libc::PR_SET_KEEPCAPS, 1, 0, 0, 0))?;
+        cvt(libc::setgroups(0, std::ptr::null()))?;
+        cvt(libc::setgid(gid))?;
+        cvt(libc::setuid(uid))?;
+    }
+    let keep = (1u32 << CAP_NET_ADMIN) | (1u32 << CAP_NET_RAW);
+    let mut header = CapHeader {
+        version: 0x2008_0522,
+        pid: 0,
+    };
+    let data = [
+        CapData {
+            effective: keep,
+            permitted: keep,
+            inheritable: 0,
+        },
+        CapData {
+            effective: 0,
+            permitted: 0,
+            inheritable: 0,
+        },
+    ];
+    // SAFETY: capset with a v3 header and two data structs, as capset(2) describes.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_capset,
+            &mut header as *mut CapHeader,
+            data.as_ptr(),
+        )
+    };
+    if r < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(uid)
+}

@@ -153,6 +153,7 @@ fn cjdroute_style_config_loads_as_is() {
     assert_eq!(cfg.tun.as_deref(), Some(""));
     assert_eq!(cfg.admin.bind, "127.0.0.1:11234".parse().unwrap());
     assert_eq!(cfg.admin.password.as_deref(), Some("NONE"));
+    assert_eq!(cfg.setuser.as_deref(), Some("nobody"));
     assert!(cfg.warnings.is_empty(), "{:?}", cfg.warnings);
 }
 
@@ -169,6 +170,7 @@ fn own_genconf_round_trips() {
     assert_eq!(cfg.eth.len(), 1);
     assert_eq!(cfg.eth[0].bind, "all");
     assert_eq!(cfg.authorized_passwords.len(), 1);
+    assert_eq!(cfg.setuser.as_deref(), Some("nobody"));
     // Regenerating from the parsed values gives the same file.
     let again = fc00d::config::genconf(
         &cfg.private_key,
@@ -203,6 +205,7 @@ fn interface_dict_form_and_ethernet_peers_by_mac() {
     assert_eq!(cfg.eth[0].connect_to[0].1.public_key, peer);
     assert_eq!(cfg.tun.as_deref(), Some("fc0"));
     assert_eq!(cfg.admin.password.as_deref(), Some("s3cret"));
+    assert_eq!(cfg.setuser, None, "no security section: stay as started");
 }
 
 #[test]

@@ -432,19 +432,31 @@ fn three_nodes_udp_then_ethernet_ping6_and_tcp() {
   "authorizedPasswords": [ {{ "password": "ab", "user": "a" }} ],
   "interfaces": {{ "UDPInterface": [ {{ "bind": "10.202.0.2:11223" }} ],
                   "ETHInterface": [ {{ "bind": "all", "beacon": 2 }} ] }},
+  "security": [ {{ "setuser": "nobody", "keepNetAdmin": 1 }}, {{ "noforks": 1 }} ],
   {tun} }}"#,
         keys[1].to_hex_string()
     );
     let config_c = format!(
         r#"{{ "privateKey": "{}",
   "interfaces": {{ "ETHInterface": [ {{ "bind": "all", "beacon": 2 }} ] }},
+  "security": [ {{ "setuser": "nobody", "keepNetAdmin": 1 }} ],
   {tun} }}"#,
         keys[2].to_hex_string()
     );
     lab.start(0, &config_a);
-    lab.start(1, &config_b);
+    let pid_b = lab.start(1, &config_b);
     lab.start(2, &config_c);
     lab.wait_log(0, &format!("peer up {}", k(1)), 20);
+    // B and C gave up root (security.setuser) but kept CAP_NET_RAW: the late device below
+    // still gets a raw socket.
+    lab.wait_log(1, "running as nobody", 5);
+    lab.wait_log(2, "running as nobody", 5);
+    let status = fs::read_to_string(format!("/proc/{pid_b}/status")).expect("status");
+    let uid_line = status.lines().find(|l| l.starts_with("Uid:")).unwrap_or("");
+    assert!(
+        !uid_line.split_whitespace().skip(1).any(|u| u == "0"),
+        "B still has uid 0: {uid_line}"
+    );
     // Now the Ethernet link appears; "all" must notice it.
     lab.veth(1, "fcbc", "10.203.0.1/24", 2, "fccb", "10.203.0.2/24");
     lab.wait_log(2, &format!("peer up {}", k(1)), 30);

@@ -72,7 +72,7 @@ struct EthLink {
 }
 
 /// Drop counters: we never queue, so overload shows up here.
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Drops {
     pub udp_send: u64,
     pub eth_send: u64,
@@ -223,6 +223,8 @@ pub struct Daemon {
     /// Ethernet "all" interfaces: (beacon mode, connectTo) for devices found later.
     eth_all: Option<EthInterface>,
     next_rescan: u64,
+    /// Drop counters as last logged.
+    drops_logged: Drops,
     link_slots_logged: bool,
     pub tun_name: Option<String>,
     /// Re-read on SIGHUP.
@@ -338,6 +340,7 @@ impl Daemon {
             admin_state: AdminState::default(),
             eth_all: None,
             next_rescan: 0,
+            drops_logged: Drops::default(),
             link_slots_logged: false,
             tun_name: None,
             config_path: None,
@@ -782,6 +785,17 @@ impl Daemon {
                 self.next_rescan = now + RESCAN_MS;
                 self.rescan_eth();
                 self.links.broadcasts = sys::ipv4_broadcasts();
+                let drops = self.links.drops;
+                if drops != self.drops_logged {
+                    self.drops_logged = drops;
+                    log_warn!(
+                        "dropped so far: {} UDP sends, {} Ethernet sends, {} TUN writes, {} non-IPv6 TUN packets",
+                        drops.udp_send,
+                        drops.eth_send,
+                        drops.tun_write,
+                        drops.tun_not_ipv6
+                    );
+                }
             }
             if self.admin_state.exit_requested {
                 log_info!("Core_exit: shutting down");

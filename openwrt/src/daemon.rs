@@ -107,10 +107,18 @@ impl Io for Links {
                         .map(|s| s.send_to(frame, SocketAddr::from((*ip, *port))))
                 }
                 LinkAddr::Broadcast => u.v4.as_ref().map(|s| {
-                    s.send_to(
-                        frame,
-                        SocketAddr::from(([255, 255, 255, 255], u.beacon_port)),
-                    )
+                    // As cjdns: one beacon to the broadcast address of each beacon device.
+                    // No such device: nothing to send, nothing dropped.
+                    let mut res = Ok(0);
+                    for (dev, bcast) in &self.broadcasts {
+                        if u.beacon_devices.iter().any(|d| d == "all" || d == dev) {
+                            let r = s.send_to(frame, SocketAddr::from((*bcast, u.beacon_port)));
+                            if r.is_err() {
+                                res = r;
+                            }
+                        }
+                    }
+                    res
                 }),
                 _ => None,
             };

@@ -218,6 +218,17 @@ pub fn pid() -> u32 {
     std::process::id()
 }
 
+/// The IPv4 address in a sockaddr from getifaddrs, as a host-order u32.
+fn ipv4_of(sa: *const libc::sockaddr) -> Option<u32> {
+    // SAFETY: a non-null sockaddr from getifaddrs; the family is checked before the cast.
+    if sa.is_null() || unsafe { (*sa).sa_family } != libc::AF_INET as u16 {
+        return None;
+    }
+    // SAFETY: AF_INET entries carry a sockaddr_in.
+    let sin = unsafe { &*(sa as *const libc::sockaddr_in) };
+    Some(u32::from_be(sin.sin_addr.s_addr))
+}
+
 /// IPv4 broadcast addresses by device name (for UDP beacons), from getifaddrs(3).
 pub fn ipv4_broadcasts() -> Vec<(String, std::net::Ipv4Addr)> {
     let mut out = Vec::new();
@@ -235,21 +246,16 @@ pub fn ipv4_broadcasts() -> Vec<(String, std::net::Ipv4Addr)> {
         if flags & libc::IFF_BROADCAST as u32 == 0 || flags & libc::IFF_UP as u32 == 0 {
             continue;
         }
-        let addr = ifa.ifa_ifu;
-        // SAFETY: a non-null sockaddr from getifaddrs; the family is checked before the cast.
-        if addr.is_null() || unsafe { (*addr).sa_family } != libc::AF_INET as u16 {
+        // The address and netmask give the broadcast address even when none was set
+        // (`ip addr add` without `brd +` leaves it 0.0.0.0).
+        let (Some(addr), Some(mask)) = (ipv4_of(ifa.ifa_addr), ipv4_of(ifa.ifa_netmask)) else {
             continue;
-        }
-        // SAFETY: AF_INET entries carry a sockaddr_in.
-        let sin = unsafe { &*(addr as *const libc::sockaddr_in) };
+        };
         // SAFETY: ifa_name is a NUL-terminated string owned by the list.
         let name = unsafe { std::ffi::CStr::from_ptr(ifa.ifa_name) }
             .to_string_lossy()
             .into_owned();
-        out.push((
-            name,
-            std::net::Ipv4Addr::from(u32::from_be(sin.sin_addr.s_addr)),
-        ));
+        out.push((name, std::net::Ipv4Addr::from(addr | !mask)));
     }
     // SAFETY: head came from getifaddrs and is freed once.
     unsafe { libc::freeifaddrs(head) };

@@ -74,6 +74,34 @@ pub struct PeerRow {
     pub user: Option<String>,
 }
 
+/// Beacon mode of an interface (`InterfaceController_beaconStateString`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum BeaconState {
+    #[default]
+    Disabled,
+    Accepting,
+    Sending,
+}
+
+impl BeaconState {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            BeaconState::Disabled => "DISABLED",
+            BeaconState::Accepting => "ACCEPTING",
+            BeaconState::Sending => "SENDING",
+        }
+    }
+}
+
+/// One `InterfaceController_interfaces` entry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IfaceRow {
+    pub if_num: u32,
+    /// `UDP/IPv4/127.0.0.1:11002`, `ETH/eth0`, ...
+    pub name: String,
+    pub beacon_state: BeaconState,
+}
+
 /// One end-to-end session (`SessionManager_getHandles`, `SessionManager_sessionStats`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SessionRow {
@@ -177,13 +205,15 @@ pub enum SwitchPingKind {
     RPath,
 }
 
-/// Result of a `SwitchPinger_ping`.
+/// Result of a `SwitchPinger_ping`. For [`SwitchPingOutcome::Timeout`] only `ms` is
+/// sent; any other outcome also sends `data` (empty if `None`) and the rest.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SwitchPong {
     pub outcome: SwitchPingOutcome,
     pub ms: u32,
     /// Omitted when 0.
     pub version: u32,
+    /// The pong's payload.
     pub data: Option<Vec<u8>>,
     /// `.k` form of the key a key ping returned.
     pub key: Option<String>,
@@ -260,6 +290,12 @@ pub trait AdminApi {
     fn peers(&self) -> Vec<PeerRow>;
     /// `SessionManager_getHandles` / `SessionManager_sessionStats`.
     fn sessions(&self) -> Vec<SessionRow>;
+    /// `InterfaceController_interfaces`, in interface-number order (paged six at a time,
+    /// listed in reverse like every list). Daemons without interfaces to report can
+    /// leave this as is.
+    fn interfaces(&self) -> Vec<IfaceRow> {
+        Vec::new()
+    }
     /// `NodeStore_dumpTable` (paged four at a time, each page listed in reverse).
     fn nodes(&self) -> Vec<NodeRow>;
     /// `UDPInterface_beginConnection`. Reference texts: "no such interface for

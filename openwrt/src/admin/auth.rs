@@ -14,9 +14,8 @@ pub const COOKIE_VALIDITY_SECS: u64 = 20;
 pub fn sha256_hex(data: &[u8]) -> [u8; 64] {
     let digest = Sha256::digest(data);
     let mut out = [0u8; 64];
-    for (i, b) in digest.iter().enumerate() {
-        out[2 * i] = HEX[usize::from(b >> 4)];
-        out[2 * i + 1] = HEX[usize::from(b & 0x0f)];
+    for (pair, b) in out.chunks_exact_mut(2).zip(digest.iter()) {
+        pair.copy_from_slice(&[HEX[usize::from(b >> 4)], HEX[usize::from(b & 0x0f)]]);
     }
     out
 }

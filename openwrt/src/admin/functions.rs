@@ -45,6 +45,7 @@ pub struct ArgSpec {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Func {
     AvailableFunctions,
+    Interfaces,
     PeerStats,
     DisconnectPeer,
     SwitchPing,
@@ -89,6 +90,12 @@ pub const FUNCTIONS: &[FunctionSpec] = &[
         name: "Admin_availableFunctions",
         func: Func::AvailableFunctions,
         needs_auth: false,
+        args: PAGE,
+    },
+    FunctionSpec {
+        name: "InterfaceController_interfaces",
+        func: Func::Interfaces,
+        needs_auth: true,
         args: PAGE,
     },
     FunctionSpec {

@@ -2,9 +2,20 @@
 //! datagrams out, byte for byte what cjdns v22.3 (`admin/Admin.c` and the `*_admin.c`
 //! modules) would send for the same state.
 //!
-//! The daemon owns the UDP socket: it calls [`AdminServer::handle`] for each datagram
-//! and sends the reply (if any) back to the sender. Pings are asynchronous: see
-//! [`PingTicket`] and [`AdminServer::complete`].
+//! How the daemon drives it:
+//! * for each datagram on the admin socket, `server.handle(bytes, now_secs, &mut api)`
+//!   and send the `Some(reply)` back to the sender;
+//! * [`AdminApi::switch_ping`] / [`AdminApi::router_ping`] return a [`PingTicket`] the
+//!   daemon picks; it keeps `ticket -> sender address` (the sender of the datagram being
+//!   handled), and when the ping ends calls [`AdminServer::complete`] and sends the
+//!   returned datagram to that address;
+//! * [`AdminApi::exit`] is called before the `Core_exit` reply is returned: send the
+//!   reply, then exit.
+//!
+//! What the reference does and we copy: replies padded to 4 bytes (`d0005:...`), keys
+//! sorted, `txid` echoed when non-empty, lists in each page reversed (cjdns prepends
+//! list items), page sizes per function, its error texts, and silence for unparsable
+//! requests. Functions we do not offer answer "No functions matched your request...".
 
 pub mod api;
 pub mod auth;
@@ -18,8 +29,9 @@ use std::net::{Ipv6Addr, SocketAddrV6};
 use protocol_core::identity::{label_to_string, parse_label, PublicKey};
 
 pub use api::{
-    AdminApi, NodeInfo, NodeRow, PeerRow, PeerState, PingResult, PingTicket, RouterPong,
-    RouterPongFrom, SessionRow, SwitchPingKind, SwitchPingOutcome, SwitchPong, UdpConnect,
+    AdminApi, BeaconState, IfaceRow, NodeInfo, NodeRow, PeerRow, PeerState, PingResult, PingTicket,
+    RouterPong, RouterPongFrom, SessionRow, SwitchPingKind, SwitchPingOutcome, SwitchPong,
+    UdpConnect,
 };
 use benc::{encode_dict, BDict, Benc, MAX_RESPONSE_SIZE};
 use functions::{Func, FUNCTIONS};
@@ -36,6 +48,7 @@ pub const NO_MATCH_ERROR: &str =
 
 /// Page sizes of the reference's list functions.
 const FUNCTIONS_PER_PAGE: i64 = 8;
+/// Also used for `InterfaceController_interfaces`, which shares the constant.
 const PEERS_PER_PAGE: i64 = 6;
 const HANDLES_PER_PAGE: i64 = 64;
 const NODES_PER_PAGE: i64 = 4;
@@ -124,17 +137,10 @@ impl AdminServer {
                 return finish(BDict::new().with("error", "Auth failed."), txid.as_deref());
             }
             // A missing `aq` matches no function.
-            query = message
-                .get(b"aq".as_slice())
-                .and_then(Benc::as_bytes)
-                .unwrap_or_default();
-            if message
-                .get(b"aq".as_slice())
-                .and_then(Benc::as_bytes)
-                .is_none()
-            {
+            let Some(aq) = message.get(b"aq".as_slice()).and_then(Benc::as_bytes) else {
                 return finish(BDict::new().with("error", NO_MATCH_ERROR), txid.as_deref());
-            }
+            };
+            query = aq;
             authed = true;
         }
         if self.password.as_deref() == Some(b"NONE".as_slice()) {
@@ -213,6 +219,7 @@ impl AdminServer {
     fn call(&mut self, func: Func, args: Option<&Map>, api: &mut dyn AdminApi) -> Outcome {
         let reply = match func {
             Func::AvailableFunctions => available_functions(args),
+            Func::Interfaces => interfaces(args, &api.interfaces()),
             Func::PeerStats => peer_stats(args, &api.peers()),
             Func::DisconnectPeer => disconnect_peer(args, api),
             Func::SwitchPing => return switch_ping(args, api),
@@ -318,6 +325,25 @@ fn available_functions(args: Option<&Map>) -> BDict {
     let mut reply = BDict::new().with("availableFunctions", listed);
     // The reference says `more` whenever the page is full, even if it was the last.
     if rows.len() as i64 >= FUNCTIONS_PER_PAGE {
+        reply.put("more", 1);
+    }
+    reply
+}
+
+fn interfaces(args: Option<&Map>, ifaces: &[IfaceRow]) -> BDict {
+    let start = c_int_start(arg_int(args, "page"), PEERS_PER_PAGE);
+    let (rows, more) = page_window(start, PEERS_PER_PAGE, ifaces.len());
+    let list = reversed_list(&rows, ifaces, |i| {
+        BDict::new()
+            .with("beaconState", i.beacon_state.as_str())
+            .with("ifNum", i64::from(i.if_num))
+            .with("name", i.name.as_str())
+            .into()
+    });
+    let mut reply = BDict::new()
+        .with("ifaces", list)
+        .with("total", ifaces.len() as i64);
+    if more {
         reply.put("more", 1);
     }
     reply
@@ -433,18 +459,21 @@ fn switch_ping(args: Option<&Map>, api: &mut dyn AdminApi) -> Outcome {
 
 fn switch_pong_reply(pong: &SwitchPong, path: &[u8]) -> BDict {
     let mut d = BDict::new();
+    d.put("ms", i64::from(pong.ms))
+        .put("result", pong.outcome.as_str())
+        .put("path", path);
+    // A timed-out ping has nothing else to report.
+    if pong.outcome == SwitchPingOutcome::Timeout {
+        return d;
+    }
     if let SwitchPingOutcome::LabelMismatch { response_path } = pong.outcome {
         d.put("responsePath", label_to_string(response_path).as_str());
     }
     if pong.version != 0 {
         d.put("version", i64::from(pong.version));
     }
-    d.put("ms", i64::from(pong.ms))
-        .put("result", pong.outcome.as_str())
-        .put("path", path);
-    if let Some(data) = &pong.data {
-        d.put("data", data.as_slice());
-    }
+    // Any answer carries its payload, empty or not.
+    d.put("data", pong.data.as_deref().unwrap_or_default());
     if let Some(key) = &pong.key {
         d.put("key", key.as_str());
     }
@@ -677,4 +706,33 @@ fn node_dict(n: &NodeRow) -> Benc {
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scheme_prefix_strips_like_the_reference() {
+        assert_eq!(scheme_prefix(1, 1), "01");
+        assert_eq!(scheme_prefix(2, 2), "02");
+        assert_eq!(scheme_prefix(2, 0), "00");
+        assert_eq!(scheme_prefix(0, 0), "");
+        assert_eq!(scheme_prefix(8, 0x1f), "1f");
+        // The reference drops any pair that starts with `0`, not only `00`.
+        assert_eq!(scheme_prefix(12, 0x0f01), "01");
+        assert_eq!(scheme_prefix(12, 0x100), "00");
+    }
+
+    #[test]
+    fn page_window_mirrors_the_c_loop() {
+        assert_eq!(page_window(0, 6, 7), (vec![0, 1, 2, 3, 4, 5], true));
+        assert_eq!(page_window(6, 6, 7), (vec![6], false));
+        assert_eq!(page_window(0, 6, 6), ((0..6).collect(), false));
+        assert_eq!(page_window(12, 6, 7), (vec![], false));
+        assert_eq!(page_window(-6, 6, 7), (vec![], true));
+        assert_eq!(page_window(-3, 6, 7), (vec![0, 1, 2], true));
+        assert_eq!(c_int_start(Some(1 << 31), 6), 0);
+        assert_eq!(c_int_start(None, 6), 0);
+    }
 }

@@ -61,6 +61,9 @@ pub const SEARCH_AFTER_MS: u64 = 30_000;
 pub const PENDING_TIMEOUT_MS: u64 = 10_000;
 /// Housekeeping period.
 pub const HOUSEKEEPING_INTERVAL_MS: u64 = 1_000;
+/// At most one request per session for the router to set it up (ping it) in this time: the
+/// router's ping is itself a packet of this session, so asking more often only floods.
+pub const SETUP_REQUEST_INTERVAL_MS: u64 = 1_000;
 /// The TUN MTU cjdns configures (`admin/angel/Core.c`); larger packets are not buffered.
 pub const TUN_MTU: usize = 1304;
 /// Longest IPv6 payload (after the 40-byte header) a pending slot holds.
@@ -287,6 +290,7 @@ struct Entry {
     /// Real user traffic only; router traffic does not keep a session "in use".
     last_use_ms: Option<u64>,
     last_search_ms: Option<u64>,
+    last_setup_request_ms: Option<u64>,
     last_activity_ms: u64,
     last_incoming_ms: Option<u64>,
     packets_in: u64,
@@ -302,6 +306,20 @@ impl Entry {
             label,
             key: *self.crypto.her_key(),
         }
+    }
+
+    /// The node to ping so this session gets set up, unless that was asked for within
+    /// [`SETUP_REQUEST_INTERVAL_MS`] or there is no live path.
+    fn setup_request(&mut self, now_ms: u64) -> Option<NodeAddress> {
+        let label = self.paths.usable_label()?;
+        if self
+            .last_setup_request_ms
+            .is_some_and(|t| now_ms.saturating_sub(t) < SETUP_REQUEST_INTERVAL_MS)
+        {
+            return None;
+        }
+        self.last_setup_request_ms = Some(now_ms);
+        Some(self.node(label))
     }
 
     fn is_ready(&self) -> bool {
@@ -549,8 +567,8 @@ impl<const S: usize, const Q: usize> SessionManager<S, Q> {
         let discovered = discovered.then(|| SessionEvent::PathDiscovered(entry.node(node.label)));
         // Buffered traffic goes at the next poll if the session is ready; if not, the router
         // is asked to set it up now.
-        let setup = match (pending_since, entry.is_ready(), entry.paths.usable_label()) {
-            (Some(_), false, Some(label)) => Some(SessionEvent::SetupNeeded(entry.node(label))),
+        let setup = match (pending_since, entry.is_ready()) {
+            (Some(_), false) => entry.setup_request(now_ms).map(SessionEvent::SetupNeeded),
             _ => None,
         };
         self.push_event_opt(discovered);
@@ -857,15 +875,10 @@ impl<const S: usize, const Q: usize> SessionManager<S, Q> {
             (0, Some(best)) => best,
             (given, _) => given,
         };
+        // No setup request here: this message is itself a packet of the session (a Hello or
+        // Key while it is not ready), and the router's setup ping arrives through here, so
+        // asking again would loop.
         entry.crypto.reset_if_timeout(now_ms);
-        if !entry.is_ready() && entry.last_use_ms.is_some() {
-            // User traffic is waiting on this session: keep asking for it to be set up.
-            let event = request_setup(entry, out);
-            self.push_event_opt(event);
-        }
-        let Some(Some(entry)) = self.sessions.get_mut(index) else {
-            return Err(DropReason::TableFull);
-        };
         let payload = payload_start..scratch.len();
         seal_and_send(&self.ca, entry, scratch, payload, label, now_ms, rng, out)?;
         self.stats.packets_out += 1;
@@ -914,7 +927,7 @@ impl<const S: usize, const Q: usize> SessionManager<S, Q> {
         entry.crypto.reset_if_timeout(now_ms);
         if !entry.is_ready() {
             // Forward secrecy: user traffic waits until the handshake is done.
-            let event = request_setup(entry, out);
+            let event = request_setup(entry, now_ms, out);
             self.push_event_opt(event);
             let data = buf.get(payload).ok_or(DropReason::TunMalformed)?;
             return self.buffer(&dst, data, now_ms);
@@ -1083,7 +1096,7 @@ impl<const S: usize, const Q: usize> SessionManager<S, Q> {
                 out.need_path(&ip6);
                 self.push_event(SessionEvent::SearchDue(ip6));
             } else if entry.crypto.state() < State::Established {
-                let event = request_setup(entry, out);
+                let event = request_setup(entry, now_ms, out);
                 self.push_event_opt(event);
             }
         }
@@ -1183,6 +1196,7 @@ impl<const S: usize, const Q: usize> SessionManager<S, Q> {
             paths: Paths::new(label, path_metric, now_ms),
             last_use_ms: None,
             last_search_ms: None,
+            last_setup_request_ms: None,
             last_activity_ms: now_ms,
             last_incoming_ms: None,
             packets_in: 0,
@@ -1251,10 +1265,14 @@ impl SessionOut for NoOut {
 
 /// Ask the router to ping the node so the session gets set up (cjdns `unsetupSession`):
 /// only possible with a live path.
-fn request_setup(entry: &Entry, out: &mut impl SessionOut) -> Option<SessionEvent> {
-    let label = entry.paths.usable_label()?;
+fn request_setup(
+    entry: &mut Entry,
+    now_ms: u64,
+    out: &mut impl SessionOut,
+) -> Option<SessionEvent> {
+    let node = entry.setup_request(now_ms)?;
     out.need_path(entry.crypto.her_ip6());
-    Some(SessionEvent::SetupNeeded(entry.node(label)))
+    Some(SessionEvent::SetupNeeded(node))
 }
 
 /// Encrypt `buf[payload]` (DataHeader + content) for `entry`, add the handle and the switch

@@ -10,7 +10,8 @@ use protocol_core::switch::EncodingScheme;
 use rand_core::OsRng;
 
 use crate::admin::{
-    AdminApi, NodeInfo, NodeRow, PeerRow, PeerState, PingResult, PingTicket, SessionRow, UdpConnect,
+    AdminApi, BeaconState, IfaceRow, NodeInfo, NodeRow, PeerRow, PeerState, PingResult, PingTicket,
+    SessionRow, UdpConnect,
 };
 use crate::daemon::{FcNode, Links};
 
@@ -193,6 +194,37 @@ impl AdminApi for Api<'_> {
                     .unwrap_or(0),
             })
             .collect()
+    }
+
+    fn interfaces(&self) -> Vec<IfaceRow> {
+        let beacon = |mode: u8| match mode {
+            2 => BeaconState::Sending,
+            1 => BeaconState::Accepting,
+            _ => BeaconState::Disabled,
+        };
+        let mut rows: Vec<IfaceRow> = Vec::new();
+        for u in &self.links.udp {
+            let (family, sock) = match (&u.v4, &u.v6) {
+                (Some(s), _) => ("IPv4", s),
+                (None, Some(s)) => ("IPv6", s),
+                (None, None) => continue,
+            };
+            let local = sock.local_addr().map(|a| a.to_string()).unwrap_or_default();
+            rows.push(IfaceRow {
+                if_num: u.link.0 as u32,
+                name: format!("UDP/{family}/{local}"),
+                beacon_state: beacon(u.beacon_mode),
+            });
+        }
+        for e in &self.links.eth {
+            rows.push(IfaceRow {
+                if_num: e.link.0 as u32,
+                name: format!("ETH/{}", e.name),
+                beacon_state: beacon(e.beacon),
+            });
+        }
+        rows.sort_by_key(|r| r.if_num);
+        rows
     }
 
     fn nodes(&self) -> Vec<NodeRow> {

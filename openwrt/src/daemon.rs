@@ -59,16 +59,18 @@ pub(crate) struct UdpLink {
     beacon_port: u16,
     /// `beaconDevices`: names, or "all".
     beacon_devices: Vec<String>,
+    /// 0 off, 1 accept, 2 send.
+    pub(crate) beacon_mode: u8,
 }
 
-struct EthLink {
-    link: LinkId,
-    name: String,
+pub(crate) struct EthLink {
+    pub(crate) link: LinkId,
+    pub(crate) name: String,
     ifindex: u32,
     /// `None` while the device is gone.
     fd: Option<OwnedFd>,
-    /// From an "all" interface: new devices are looked for with it.
-    beacon: u8,
+    /// 0 off, 1 accept, 2 send.
+    pub(crate) beacon: u8,
 }
 
 /// Drop counters: we never queue, so overload shows up here.
@@ -83,7 +85,7 @@ pub struct Drops {
 /// The sockets, as the node's [`Io`].
 pub(crate) struct Links {
     pub(crate) udp: Vec<UdpLink>,
-    eth: Vec<EthLink>,
+    pub(crate) eth: Vec<EthLink>,
     tun: Option<OwnedFd>,
     drops: Drops,
     /// Beacon send errors are logged once.
@@ -436,6 +438,7 @@ impl Daemon {
                     beacon: None,
                     beacon_port: iface.beacon_port,
                     beacon_devices: Vec::new(),
+                    beacon_mode: 0,
                 });
                 self.links.udp.len() - 1
             };
@@ -457,6 +460,7 @@ impl Daemon {
                 self.links.udp[idx].v4 = Some(sock);
                 if iface.beacon > 0 {
                     self.links.udp[idx].beacon_port = iface.beacon_port;
+                    self.links.udp[idx].beacon_mode = iface.beacon;
                     self.links.udp[idx].beacon_devices = if iface.beacon_devices.is_empty() {
                         vec!["all".to_string()]
                     } else {

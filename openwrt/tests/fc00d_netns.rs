@@ -312,10 +312,24 @@ fn udp_peering_with_password_and_ping6_over_tun() {
     let replies = admin_calls(
         &lab.ns[1],
         None,
-        vec![(
-            "InterfaceController_peerStats",
-            BDict::new().with("page", 0i64),
-        )],
+        vec![
+            (
+                "InterfaceController_peerStats",
+                BDict::new().with("page", 0i64),
+            ),
+            ("InterfaceController_interfaces", BDict::new()),
+        ],
+    );
+    let ifaces = replies[1]
+        .get(b"ifaces".as_slice())
+        .and_then(Benc::as_list)
+        .expect("ifaces list");
+    assert!(
+        ifaces.iter().any(|i| i
+            .as_dict()
+            .is_some_and(|d| text(d, "name") == "UDP/IPv4/10.201.0.2:11223")),
+        "{:?}",
+        replies[1]
     );
     let peers = replies[0]
         .get(b"peers".as_slice())

@@ -1,0 +1,378 @@
+//! `admin::AdminApi` over the daemon's node: the admin module formats replies, this fills
+//! them with facts and starts pings.
+
+use std::net::SocketAddr;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use protocol_core::identity::{label_to_string, Ip6, NodeAddress, PublicKey};
+use protocol_core::node::{LinkAddr, PeerConfig};
+use protocol_core::switch::EncodingScheme;
+use rand_core::OsRng;
+
+use crate::admin::{
+    AdminApi, BeaconState, IfaceRow, NodeInfo, NodeRow, PeerRow, PeerState, PingResult, PingTicket,
+    SessionRow, UdpConnect,
+};
+use crate::daemon::{FcNode, Links};
+
+/// Our protocol version, as `Core_nodeInfo` and node addresses print it.
+const VERSION: u32 = 22;
+
+/// A ping the admin API started: the reply goes to `to` when it ends.
+#[derive(Debug, Clone)]
+pub struct PendingPing {
+    pub ticket: PingTicket,
+    pub to: SocketAddr,
+    /// Switch ping path; `None` for pings completed at the next turn of the loop.
+    pub path: Option<u64>,
+    pub sent_ms: u64,
+    pub deadline_ms: u64,
+    /// Set for pings that ended before `handle` returned (refused, unsupported).
+    pub immediate: Option<PingResult>,
+}
+
+/// Admin state that lives as long as the daemon.
+#[derive(Debug, Default)]
+pub struct AdminState {
+    pub pings: Vec<PendingPing>,
+    pub next_ticket: u64,
+    /// Logins of authorizedPasswords, in the order they were added.
+    pub users: Vec<String>,
+    pub exit_requested: bool,
+}
+
+/// Most pings in flight; more are refused as the reference refuses them.
+const MAX_PINGS: usize = 64;
+
+pub(crate) struct Api<'a> {
+    pub(crate) node: &'a mut FcNode,
+    pub(crate) links: &'a mut Links,
+    pub(crate) state: &'a mut AdminState,
+    pub(crate) now_ms: u64,
+    /// Sender of the request being handled.
+    pub(crate) from: SocketAddr,
+}
+
+fn node_addr(version: u32, label: u64, key: &PublicKey) -> String {
+    format!(
+        "v{version}.{}.{}",
+        label_to_string(label),
+        key.to_k_string()
+    )
+}
+
+fn ip_string(ip: &Ip6) -> String {
+    ip.to_full_string().to_string()
+}
+
+fn epoch_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+fn peer_state(text: &str) -> PeerState {
+    match text {
+        "INIT" => PeerState::Init,
+        "SENT_HELLO" => PeerState::SentHello,
+        "RECEIVED_HELLO" => PeerState::ReceivedHello,
+        "SENT_KEY" => PeerState::SentKey,
+        "RECEIVED_KEY" => PeerState::ReceivedKey,
+        "ESTABLISHED" => PeerState::Established,
+        "UNRESPONSIVE" => PeerState::Unresponsive,
+        "UNAUTHENTICATED" => PeerState::Unauthenticated,
+        _ => PeerState::Incompatible,
+    }
+}
+
+impl Api<'_> {
+    fn new_ticket(&mut self, path: Option<u64>, timeout_ms: u32) -> Option<PingTicket> {
+        if self.state.pings.len() >= MAX_PINGS {
+            return None;
+        }
+        self.state.next_ticket += 1;
+        let ticket = PingTicket(self.state.next_ticket);
+        self.state.pings.push(PendingPing {
+            ticket,
+            to: self.from,
+            path,
+            sent_ms: self.now_ms,
+            deadline_ms: self.now_ms + u64::from(timeout_ms.max(1)),
+            immediate: None,
+        });
+        Some(ticket)
+    }
+
+    fn immediate(&mut self, result: PingResult) -> PingTicket {
+        self.state.next_ticket += 1;
+        let ticket = PingTicket(self.state.next_ticket);
+        self.state.pings.push(PendingPing {
+            ticket,
+            to: self.from,
+            path: None,
+            sent_ms: self.now_ms,
+            deadline_ms: self.now_ms,
+            immediate: Some(result),
+        });
+        ticket
+    }
+}
+
+impl AdminApi for Api<'_> {
+    fn node_info(&self) -> NodeInfo {
+        let key = self.node.public_key();
+        NodeInfo {
+            my_addr: node_addr(VERSION, 1, key),
+            my_ip6: key.address().map(|a| ip_string(&a)).unwrap_or_default(),
+            encoding_scheme: EncodingScheme::v358(),
+            version: VERSION,
+        }
+    }
+
+    fn peers(&self) -> Vec<PeerRow> {
+        let stats = self.node.stats();
+        let (now, epoch) = (self.now_ms, epoch_ms());
+        stats
+            .peers
+            .iter()
+            .flatten()
+            .map(|p| {
+                let user = [p.user.as_str(), p.name.as_str()]
+                    .into_iter()
+                    .find(|s| !s.is_empty())
+                    .map(str::to_string);
+                let c = p.counters;
+                PeerRow {
+                    addr: node_addr(p.version, p.label, &p.key),
+                    bytes_in: c.bytes_in,
+                    bytes_out: c.bytes_out,
+                    recv_kbps: c.kbps_in,
+                    send_kbps: c.kbps_out,
+                    lladdr: p.addr_string().to_string(),
+                    state: peer_state(p.state.as_str()),
+                    last_ms: epoch.saturating_sub(now.saturating_sub(c.last_seen_ms)),
+                    is_incoming: p.is_incoming,
+                    duplicates: c.duplicates,
+                    lost_packets: c.lost,
+                    received_out_of_range: c.out_of_range,
+                    received_packets: c.packets_in as u32,
+                    noise_proto: false,
+                    if_num: p.link.0 as u32,
+                    user,
+                }
+            })
+            .collect()
+    }
+
+    fn sessions(&self) -> Vec<SessionRow> {
+        let (now, epoch) = (self.now_ms, epoch_ms());
+        self.node
+            .sessions()
+            .sessions()
+            .map(|s| SessionRow {
+                handle: s.receive_handle,
+                send_handle: s.send_handle.unwrap_or(0),
+                addr: node_addr(s.version, s.best_label, &s.key),
+                ip6: ip_string(&s.ip6),
+                state: peer_state(match s.state as u32 {
+                    0 => "INIT",
+                    1 => "SENT_HELLO",
+                    2 => "RECEIVED_HELLO",
+                    3 => "SENT_KEY",
+                    4 => "RECEIVED_KEY",
+                    _ => "ESTABLISHED",
+                }),
+                metric: s.metric,
+                duplicates: s.duplicates,
+                lost_packets: s.lost_packets,
+                received_out_of_range: s.received_out_of_range,
+                noise_proto: false,
+                time_of_last_usage: s
+                    .last_use_ms
+                    .map(|t| epoch.saturating_sub(now.saturating_sub(t)))
+                    .unwrap_or(0),
+            })
+            .collect()
+    }
+
+    fn interfaces(&self) -> Vec<IfaceRow> {
+        let beacon = |mode: u8| match mode {
+            2 => BeaconState::Sending,
+            1 => BeaconState::Accepting,
+            _ => BeaconState::Disabled,
+        };
+        let mut rows: Vec<IfaceRow> = Vec::new();
+        for u in &self.links.udp {
+            let (family, sock) = match (&u.v4, &u.v6) {
+                (Some(s), _) => ("IPv4", s),
+                (None, Some(s)) => ("IPv6", s),
+                (None, None) => continue,
+            };
+            let local = sock.local_addr().map(|a| a.to_string()).unwrap_or_default();
+            rows.push(IfaceRow {
+                if_num: u.link.0 as u32,
+                name: format!("UDP/{family}/{local}"),
+                beacon_state: beacon(u.beacon_mode),
+            });
+        }
+        for e in &self.links.eth {
+            rows.push(IfaceRow {
+                if_num: e.link.0 as u32,
+                name: format!("ETH/{}", e.name),
+                beacon_state: beacon(e.beacon),
+            });
+        }
+        rows.sort_by_key(|r| r.if_num);
+        rows
+    }
+
+    fn nodes(&self) -> Vec<NodeRow> {
+        let now = self.now_ms;
+        self.node
+            .router()
+            .nodes()
+            .map(|n| NodeRow {
+                addr: node_addr(n.address.version, n.address.label, &n.address.key),
+                ip: ip_string(&n.ip6),
+                path: n.address.label,
+                link: u64::from(u32::MAX - n.reach.min(u32::MAX - 1)),
+                version: n.address.version,
+                time: now.saturating_sub(n.last_seen_ms),
+                bucket: u32::from(n.bucket),
+            })
+            .collect()
+    }
+
+    fn connect_udp(&mut self, req: UdpConnect) -> Result<(), String> {
+        if req.public_key.len() != 54 && !req.public_key.ends_with(".k") {
+            return Err("key must end in .k".into());
+        }
+        let key = PublicKey::parse_k(&req.public_key)
+            .map_err(|_| "not a valid cjdns public key".to_string())?;
+        let addr: SocketAddr = req
+            .address
+            .parse()
+            .map_err(|_| "unable to parse ip address and port.".to_string())?;
+        let udp = self
+            .links
+            .udp
+            .get(req.interface_number as usize)
+            .ok_or_else(|| "no such interface for interfaceNumber".to_string())?;
+        let fits = if addr.is_ipv4() {
+            udp.v4.is_some()
+        } else {
+            udp.v6.is_some()
+        };
+        if !fits {
+            return Err("different address type than this socket is bound to.".into());
+        }
+        let link = udp.link;
+        let password = req.password.unwrap_or_default();
+        let name = req
+            .peer_name
+            .map(|n| String::from_utf8_lossy(&n).into_owned())
+            .unwrap_or_else(|| addr.to_string());
+        let to = match addr {
+            SocketAddr::V4(a) => LinkAddr::Udp4 {
+                ip: a.ip().octets(),
+                port: a.port(),
+            },
+            SocketAddr::V6(a) => LinkAddr::Udp6 {
+                ip: a.ip().octets(),
+                port: a.port(),
+            },
+        };
+        self.node
+            .connect(
+                link,
+                to,
+                PeerConfig {
+                    public_key: key,
+                    password: &password,
+                    login: req.login.as_deref(),
+                    name: &name,
+                    version: req.version.and_then(|v| u32::try_from(v).ok()).unwrap_or(0),
+                },
+                self.links,
+            )
+            .map_err(|_| "no more space to register with the switch.".to_string())
+    }
+
+    fn disconnect_peer(&mut self, key: &str) -> Result<(), String> {
+        let key = PublicKey::parse_k(key).map_err(|_| "bad key".to_string())?;
+        if self
+            .node
+            .disconnect(&key, self.now_ms, &mut OsRng, self.links)
+        {
+            Ok(())
+        } else {
+            Err("no peer found for that key".into())
+        }
+    }
+
+    fn add_password(
+        &mut self,
+        password: &str,
+        user: Option<&str>,
+        _ipv6: Option<&str>,
+    ) -> Result<(), String> {
+        let login = user.unwrap_or("");
+        self.node
+            .add_password(password.as_bytes(), user.map(str::as_bytes))
+            .map_err(|e| match format!("{e:?}").as_str() {
+                s if s.contains("Duplicate") || s.contains("Already") => {
+                    "Password already added.".to_string()
+                }
+                _ => "Unknown error.".to_string(),
+            })?;
+        self.state.users.push(login.to_string());
+        Ok(())
+    }
+
+    fn list_users(&self) -> Vec<String> {
+        self.state.users.clone()
+    }
+
+    fn remove_user(&mut self, _user: &str) -> Result<(), String> {
+        // The node has no call to drop a password yet.
+        Err("Unknown error.".into())
+    }
+
+    fn switch_ping(&mut self, path: u64, data: &[u8], timeout_ms: u32) -> PingTicket {
+        let Some(ticket) = self.new_ticket(Some(path), timeout_ms) else {
+            return self.immediate(PingResult::Error(
+                "no open slots to store ping, try later.".into(),
+            ));
+        };
+        if self
+            .node
+            .switch_ping(path, data, self.now_ms, &mut OsRng, self.links)
+            .is_err()
+        {
+            self.state.pings.retain(|p| p.ticket != ticket);
+            return self.immediate(PingResult::Error("parse_path".into()));
+        }
+        ticket
+    }
+
+    fn router_ping(&mut self, target: &str, _timeout_ms: u32) -> PingTicket {
+        let known = NodeAddress::parse(target).is_ok()
+            || Ip6::parse(target).is_ok()
+            || protocol_core::identity::parse_label(target).is_ok();
+        let text = if known {
+            "router ping is not supported by this node yet"
+        } else {
+            "parse_path"
+        };
+        self.immediate(PingResult::Error(text.into()))
+    }
+
+    fn pid(&self) -> u32 {
+        std::process::id()
+    }
+
+    fn exit(&mut self) {
+        self.state.exit_requested = true;
+    }
+}

@@ -79,7 +79,7 @@ fn line(n: usize, seed: u64, latency_ms: u64, loss: f64) -> Sim {
 /// Node 0 pings node 9 over eight relays; node 9's echo reply comes back. Relays only switch.
 #[test]
 fn echo_along_a_line_of_ten() {
-    let mut sim = line(10, 10, 5, 0.0);
+    let mut sim = line(10, 10, 2, 0.0);
     sim.run_until_converged(30_000).expect("line up");
     let start = sim.now();
     let id = sim.schedule_ping(0, 9, start, 3, 5_000);
@@ -119,10 +119,12 @@ fn echo_along_a_line_of_ten() {
 
 fn small_mesh_run(seed: u64) -> (u64, usize, u64) {
     let sc = Scenario {
-        nodes: 12,
+        nodes: 8,
         topology: Topology::Random,
         seed,
-        pairs: 10,
+        pairs: 4,
+        latency_ms: (1, 3),
+        spread_ms: 2_000,
         max_events: EVENT_BUDGET,
         ..Scenario::default()
     };
@@ -147,8 +149,10 @@ fn ten_percent_loss_on_a_small_mesh() {
         nodes: 9,
         topology: Topology::Grid,
         seed: 7,
-        pairs: 20,
+        pairs: 10,
         loss: 0.10,
+        latency_ms: (1, 3),
+        spread_ms: 2_000,
         converge_budget_ms: 60_000,
         attempts: 4,
         max_events: EVENT_BUDGET,
@@ -170,7 +174,7 @@ fn ten_percent_loss_on_a_small_mesh() {
 /// come back and traffic through it flows again.
 #[test]
 fn restarted_node_is_peered_again() {
-    let mut sim = line(3, 11, 5, 0.0);
+    let mut sim = line(3, 11, 2, 0.0);
     sim.record_events(true);
     sim.run_until_converged(10_000).expect("up");
     let key1 = sim.public_key(1);

@@ -132,7 +132,8 @@ mod tests {
         a[15] = 1;
         b[15] = 2;
         let p = echo_packet(&a, &b, ECHO_REQUEST, 1, 1, &[]);
-        // fe80*2 + 1 + 2 + len 8 + 58 + 0x8000 + 1 + 1 = 0x2_8147 -> 0x8149 -> !0x8149
-        assert_eq!(u16::from_be_bytes([p[42], p[43]]), !0x8149u16);
+        // 2 * 0xfe80 + 1 + 2 + length 8 + 58 + 0x8000 + id 1 + seq 1 = 0x2_7d47,
+        // folded 0x7d49, complemented 0x82b6.
+        assert_eq!(u16::from_be_bytes([p[42], p[43]]), 0x82b6);
     }
 }

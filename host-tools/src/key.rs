@@ -96,13 +96,7 @@ pub fn run(cmd: KeyCommand, out: &mut impl Write) -> Result<ExitCode, CliError> 
                 CliError::bad_input(format!("private key gives no cjdns address: {e}"))
             })?;
             if json {
-                print_json(
-                    out,
-                    &json!({
-                        "publicKey": public.to_k_string().as_str(),
-                        "ipv6": ip.to_full_string().as_str(),
-                    }),
-                )?;
+                print_identity_json(out, &public, &ip)?;
             } else {
                 writeln!(out, "Input privkey: {}", private.to_hex_string())
                     .map_err(CliError::io)?;
@@ -118,13 +112,7 @@ pub fn run(cmd: KeyCommand, out: &mut impl Write) -> Result<ExitCode, CliError> 
                 .address()
                 .map_err(|e| CliError::bad_input(format!("not a cjdns key: {e}")))?;
             if json {
-                print_json(
-                    out,
-                    &json!({
-                        "publicKey": public.to_k_string().as_str(),
-                        "ipv6": ip.to_full_string().as_str(),
-                    }),
-                )?;
+                print_identity_json(out, &public, &ip)?;
             } else {
                 writeln!(out, "{}", ip.to_short_string()).map_err(CliError::io)?;
             }
@@ -269,6 +257,16 @@ fn read_stdin_line() -> Result<String, CliError> {
         ));
     }
     Ok(line)
+}
+
+fn print_identity_json(out: &mut impl Write, public: &PublicKey, ip: &Ip6) -> Result<(), CliError> {
+    print_json(
+        out,
+        &json!({
+            "publicKey": public.to_k_string().as_str(),
+            "ipv6": ip.to_full_string().as_str(),
+        }),
+    )
 }
 
 fn print_json(out: &mut impl Write, value: &serde_json::Value) -> Result<(), CliError> {

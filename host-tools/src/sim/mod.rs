@@ -302,6 +302,12 @@ impl<const P: usize, const S: usize, const N: usize> Sim<P, S, N> {
         core::mem::size_of::<Node<P, S, N>>()
     }
 
+    /// The simulator's own bookkeeping per node besides the boxed `Node` (RNG, addresses,
+    /// wake-up, vectors' headers; their contents grow with traffic).
+    pub fn host_overhead_bytes() -> usize {
+        core::mem::size_of::<Host<P, S, N>>()
+    }
+
     /// Keep every node event in [`Sim::event_log`] (off by default: big runs make millions).
     pub fn record_events(&mut self, on: bool) {
         self.record_events = on;

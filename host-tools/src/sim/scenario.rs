@@ -191,6 +191,7 @@ impl Scenario {
             drain_limit_hit,
             cjdht_queue_full,
             node_bytes: Sim::<P, S, N>::node_bytes(),
+            host_overhead_bytes: Sim::<P, S, N>::host_overhead_bytes(),
             sim_end_ms: sim.now(),
             counters: *sim.counters(),
             setup_wall_ms,
@@ -237,6 +238,8 @@ pub struct Report {
     pub cjdht_queue_full: u64,
     /// `size_of::<Node<P, S, N>>()`: the whole state of a node.
     pub node_bytes: usize,
+    /// The simulator's own per-node bookkeeping besides the node.
+    pub host_overhead_bytes: usize,
     pub sim_end_ms: u64,
     pub counters: SimCounters,
     pub setup_wall_ms: u64,
@@ -257,7 +260,22 @@ impl Report {
 
     pub fn to_json(&self) -> serde_json::Value {
         let c = &self.counters;
-        serde_json::json!({
+        let counters = serde_json::json!({
+            "events": c.events,
+            "polls": c.polls,
+            "frames_delivered": c.frames_delivered,
+            "frames_lost": c.frames_lost,
+            "frames_unroutable": c.frames_unroutable,
+            "routes_found": c.routes_found,
+            "searches_started": c.searches_started,
+            "searches_failed": c.searches_failed,
+            "sessions_started": c.sessions_started,
+            "sessions_evicted": c.sessions_evicted,
+            "session_drops": c.session_drops,
+            "switch_errors": c.switch_errors,
+            "ipv6_corrupt": c.ipv6_corrupt,
+        });
+        let mut v = serde_json::json!({
             "nodes": self.nodes,
             "topology": self.topology.name(),
             "seed": self.seed,
@@ -282,25 +300,15 @@ impl Report {
             "drain_limit_hit": self.drain_limit_hit,
             "cjdht_queue_full": self.cjdht_queue_full,
             "node_bytes": self.node_bytes,
+            "host_overhead_bytes": self.host_overhead_bytes,
             "sim_end_ms": self.sim_end_ms,
-            "events": c.events,
-            "polls": c.polls,
-            "frames_delivered": c.frames_delivered,
-            "frames_lost": c.frames_lost,
-            "frames_unroutable": c.frames_unroutable,
-            "routes_found": c.routes_found,
-            "searches_started": c.searches_started,
-            "searches_failed": c.searches_failed,
-            "sessions_started": c.sessions_started,
-            "sessions_evicted": c.sessions_evicted,
-            "session_drops": c.session_drops,
-            "switch_errors": c.switch_errors,
-            "ipv6_corrupt": c.ipv6_corrupt,
             "setup_wall_ms": self.setup_wall_ms,
             "run_wall_ms": self.run_wall_ms,
             "trace_hash": format!("{:016x}", self.trace_hash),
             "budget_exhausted": self.budget_exhausted,
-        })
+        });
+        v["counters"] = counters;
+        v
     }
 
     /// A two-column table for people.
@@ -386,9 +394,10 @@ impl Report {
             (
                 "node memory",
                 format!(
-                    "{} bytes ({:.1} KiB) per node, {:.1} MiB for all",
+                    "{} bytes ({:.1} KiB) per node (+{} simulator), {:.1} MiB for all",
                     self.node_bytes,
                     self.node_bytes as f64 / 1024.0,
+                    self.host_overhead_bytes,
                     (self.node_bytes * self.nodes) as f64 / (1024.0 * 1024.0)
                 ),
             ),

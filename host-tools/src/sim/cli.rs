@@ -34,6 +34,9 @@ pub struct SimulateArgs {
     /// Simulated time allowed for all peerings to come up, in ms.
     #[arg(long, default_value_t = 120_000)]
     pub converge_budget_ms: u64,
+    /// Cut the run short after this many simulator events (reported as a warning).
+    #[arg(long, default_value_t = 50_000_000)]
+    pub max_events: u64,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
@@ -66,6 +69,7 @@ pub fn run(args: &SimulateArgs) -> ExitCode {
         converge_budget_ms: args.converge_budget_ms,
         attempts: args.attempts,
         retry_after_ms: args.retry_ms,
+        max_events: args.max_events,
         ..Scenario::default()
     };
     let report = scenario.run::<PEERS, SESSIONS, NODE_STORE>();

@@ -30,12 +30,15 @@ enum Command {
     /// Generate, convert and check node keys and addresses.
     #[command(subcommand)]
     Key(key::KeyCommand),
+    /// Simulate a mesh of nodes (deterministic): convergence, reachability, memory.
+    Simulate(host_tools::sim::cli::SimulateArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Key(cmd) => key::run(cmd, &mut std::io::stdout().lock()),
+        Command::Simulate(args) => return host_tools::sim::cli::run(&args),
     };
     match result {
         Ok(code) => code,

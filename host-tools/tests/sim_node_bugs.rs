@@ -1,11 +1,12 @@
-//! Node behaviour the simulator exposed. These fail until protocol-core is fixed.
+//! Node behaviour the simulator exposed, kept as regression tests.
 
 use host_tools::sim::{LinkParams, Sim};
 
 /// A ping over a 4-node line whose links have 10 ms of latency: while the end-to-end session
 /// is being set up, the source must send a handful of setup packets, not a flood.
 ///
-/// Today the node loops: `SessionManager::send_cjdht` (for the router's `pn`) sees user
+/// The node used to loop (fixed in `session`: CJDHT sends no longer ask for setup, and setup
+/// requests are limited to one per session per second): `SessionManager::send_cjdht` (for the router's `pn`) sees user
 /// traffic waiting on an unready session and calls `request_setup`, which emits
 /// `SetupNeeded`; `Node`'s session sink answers `SetupNeeded` with `Router::ping`, which
 /// queues another `pn` for `send_cjdht`, and so on. Each `drain` stops only at

@@ -4,6 +4,7 @@
 use std::net::SocketAddr;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use protocol_core::crypto::session::State as CryptoState;
 use protocol_core::identity::{label_to_string, Ip6, NodeAddress, PublicKey};
 use protocol_core::node::{LinkAddr, PeerConfig};
 use protocol_core::switch::EncodingScheme;
@@ -72,17 +73,15 @@ fn epoch_ms() -> u64 {
         .unwrap_or(0)
 }
 
-fn peer_state(text: &str) -> PeerState {
-    match text {
-        "INIT" => PeerState::Init,
-        "SENT_HELLO" => PeerState::SentHello,
-        "RECEIVED_HELLO" => PeerState::ReceivedHello,
-        "SENT_KEY" => PeerState::SentKey,
-        "RECEIVED_KEY" => PeerState::ReceivedKey,
-        "ESTABLISHED" => PeerState::Established,
-        "UNRESPONSIVE" => PeerState::Unresponsive,
-        "UNAUTHENTICATED" => PeerState::Unauthenticated,
-        _ => PeerState::Incompatible,
+/// An end-to-end session's CryptoAuth state in the words `SessionManager_sessionStats` uses.
+fn session_state(state: CryptoState) -> PeerState {
+    match state {
+        CryptoState::Init => PeerState::Init,
+        CryptoState::SentHello => PeerState::SentHello,
+        CryptoState::ReceivedHello => PeerState::ReceivedHello,
+        CryptoState::SentKey => PeerState::SentKey,
+        CryptoState::ReceivedKey => PeerState::ReceivedKey,
+        CryptoState::Established => PeerState::Established,
     }
 }
 
@@ -150,7 +149,7 @@ impl AdminApi for Api<'_> {
                     recv_kbps: c.kbps_in,
                     send_kbps: c.kbps_out,
                     lladdr: p.addr_string().to_string(),
-                    state: peer_state(p.state.as_str()),
+                    state: p.state,
                     last_ms: epoch.saturating_sub(now.saturating_sub(c.last_seen_ms)),
                     is_incoming: p.is_incoming,
                     duplicates: c.duplicates,
@@ -175,14 +174,7 @@ impl AdminApi for Api<'_> {
                 send_handle: s.send_handle.unwrap_or(0),
                 addr: node_addr(s.version, s.best_label, &s.key),
                 ip6: ip_string(&s.ip6),
-                state: peer_state(match s.state as u32 {
-                    0 => "INIT",
-                    1 => "SENT_HELLO",
-                    2 => "RECEIVED_HELLO",
-                    3 => "SENT_KEY",
-                    4 => "RECEIVED_KEY",
-                    _ => "ESTABLISHED",
-                }),
+                state: session_state(s.state),
                 metric: s.metric,
                 duplicates: s.duplicates,
                 lost_packets: s.lost_packets,

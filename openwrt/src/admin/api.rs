@@ -19,35 +19,9 @@ pub struct NodeInfo {
     pub version: u32,
 }
 
-/// Link state as `InterfaceController_stateString` / `Ca_stateString` print it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum PeerState {
-    Init,
-    SentHello,
-    ReceivedHello,
-    SentKey,
-    ReceivedKey,
-    Established,
-    Unresponsive,
-    Unauthenticated,
-    Incompatible,
-}
-
-impl PeerState {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            PeerState::Init => "INIT",
-            PeerState::SentHello => "SENT_HELLO",
-            PeerState::ReceivedHello => "RECEIVED_HELLO",
-            PeerState::SentKey => "SENT_KEY",
-            PeerState::ReceivedKey => "RECEIVED_KEY",
-            PeerState::Established => "ESTABLISHED",
-            PeerState::Unresponsive => "UNRESPONSIVE",
-            PeerState::Unauthenticated => "UNAUTHENTICATED",
-            PeerState::Incompatible => "INCOMPATIBLE",
-        }
-    }
-}
+/// Link state as `InterfaceController_stateString` / `Ca_stateString` print it: the core's
+/// own type, whose `as_str` gives the reference's names.
+pub use protocol_core::peering::PeerState;
 
 /// One `InterfaceController_peerStats` entry.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,11 +1,11 @@
 //! `fc00ctl key …`: generate keys and convert between private key, `.k` public key and fc
 //! address, printing what the reference's makekeys / privatetopublic / publictoip6 print.
 
-use std::fmt;
 use std::io::{self, BufRead, Write};
 use std::process::ExitCode;
 
 use clap::Subcommand;
+use host_tools::error::CliError;
 use protocol_core::identity::{
     generate_keypair, Ip6, KeyParseError, NodeAddress, PrivateKey, PublicKey,
 };
@@ -49,39 +49,6 @@ pub enum KeyCommand {
     },
 }
 
-/// A failure with the exit code it maps to.
-#[derive(Debug)]
-pub struct CliError {
-    message: String,
-    code: u8,
-}
-
-impl CliError {
-    fn bad_input(message: impl Into<String>) -> Self {
-        CliError {
-            message: message.into(),
-            code: 2,
-        }
-    }
-
-    fn io(err: io::Error) -> Self {
-        CliError {
-            message: format!("cannot write output: {err}"),
-            code: 1,
-        }
-    }
-
-    pub fn exit_code(&self) -> u8 {
-        self.code
-    }
-}
-
-impl fmt::Display for CliError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
 pub fn run(cmd: KeyCommand, out: &mut impl Write) -> Result<ExitCode, CliError> {
     match cmd {
         KeyCommand::Gen { count, json } => generate(count, json, out),
@@ -92,9 +59,9 @@ pub fn run(cmd: KeyCommand, out: &mut impl Write) -> Result<ExitCode, CliError> 
             };
             let private = parse_private(&text)?;
             let public = private.public_key();
-            let ip = public.address().map_err(|e| {
-                CliError::bad_input(format!("private key gives no cjdns address: {e}"))
-            })?;
+            let ip = public
+                .address()
+                .map_err(|e| CliError::usage(format!("private key gives no cjdns address: {e}")))?;
             if json {
                 print_identity_json(out, &public, &ip)?;
             } else {
@@ -110,7 +77,7 @@ pub fn run(cmd: KeyCommand, out: &mut impl Write) -> Result<ExitCode, CliError> 
             let public = parse_public_or_private(&key)?;
             let ip = public
                 .address()
-                .map_err(|e| CliError::bad_input(format!("not a cjdns key: {e}")))?;
+                .map_err(|e| CliError::usage(format!("not a cjdns key: {e}")))?;
             if json {
                 print_identity_json(out, &public, &ip)?;
             } else {
@@ -175,7 +142,7 @@ fn check(text: &str, json: bool, out: &mut impl Write) -> Result<ExitCode, CliEr
     } else {
         Err("expected a .k key, a node address (v<ver>.<label>.<key>.k) or an IPv6 address".into())
     };
-    let checked = checked.map_err(|e| CliError::bad_input(format!("{text}: {e}")))?;
+    let checked = checked.map_err(|e| CliError::usage(format!("{text}: {e}")))?;
     let (kind, ip, key) = match &checked {
         Checked::Key(key) => ("publicKey", key.address_unchecked(), Some(*key)),
         Checked::Node(node) => ("nodeAddress", node.key.address_unchecked(), Some(node.key)),
@@ -234,13 +201,13 @@ fn report_invalid(
 
 fn parse_private(text: &str) -> Result<PrivateKey, CliError> {
     PrivateKey::parse_hex(text.trim())
-        .map_err(|e| CliError::bad_input(format!("private key must be 64 hex digits: {e}")))
+        .map_err(|e| CliError::usage(format!("private key must be 64 hex digits: {e}")))
 }
 
 fn parse_public_or_private(text: &str) -> Result<PublicKey, CliError> {
     let text = text.trim();
     if text.ends_with(".k") {
-        PublicKey::parse_k(text).map_err(|e| CliError::bad_input(format!("{text}: {e}")))
+        PublicKey::parse_k(text).map_err(|e| CliError::usage(format!("{text}: {e}")))
     } else {
         Ok(parse_private(text)?.public_key())
     }
@@ -248,11 +215,12 @@ fn parse_public_or_private(text: &str) -> Result<PublicKey, CliError> {
 
 fn read_stdin_line() -> Result<String, CliError> {
     let mut line = String::new();
-    io::stdin().lock().read_line(&mut line).map_err(|e| {
-        CliError::bad_input(format!("cannot read the key from standard input: {e}"))
-    })?;
+    io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| CliError::usage(format!("cannot read the key from standard input: {e}")))?;
     if line.trim().is_empty() {
-        return Err(CliError::bad_input(
+        return Err(CliError::usage(
             "no private key given: pass it as an argument or on standard input",
         ));
     }

@@ -1,3 +1,7 @@
-//! Library half of `fc00ctl`: the many-node simulator, shared by the binary and the tests.
+//! Library half of `fc00ctl`: the admin client and commands, the serial device client, the
+//! many-node simulator; shared by the binary and the tests.
 
+pub mod admin;
+pub mod error;
 pub mod sim;
+pub mod table;

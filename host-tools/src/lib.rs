@@ -2,6 +2,7 @@
 //! many-node simulator; shared by the binary and the tests.
 
 pub mod admin;
+pub mod device;
 pub mod error;
 pub mod sim;
 pub mod table;

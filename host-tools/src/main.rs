@@ -15,7 +15,9 @@ const EXAMPLES: &str = "Examples:\n  \
     fc00ctl peers --config /etc/cjdroute.conf\n  \
     fc00ctl ping fc49:0c57:3941:5184:3de2:5d23:d54f:9a53 -c 5\n  \
     fc00ctl routes --json\n  \
-    fc00ctl peer add 192.0.2.7:11223 <KEY>.k --password s3cret";
+    fc00ctl peer add 192.0.2.7:11223 <KEY>.k --password s3cret\n  \
+    fc00ctl device info --port /dev/ttyACM0\n  \
+    fc00ctl device stats --watch --port tcp:127.0.0.1:4444";
 
 #[derive(Parser)]
 #[command(
@@ -39,6 +41,8 @@ enum Command {
     Key(key::KeyCommand),
     #[command(flatten)]
     Admin(AdminCommand),
+    /// A board running the fc00 firmware, over serial or tcp: info, keys, stats, peers.
+    Device(host_tools::device::cli::DeviceCli),
     /// Simulate a mesh of nodes (deterministic): convergence, reachability, memory.
     Simulate(host_tools::sim::cli::SimulateArgs),
 }
@@ -64,6 +68,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Key(cmd) => key::run(cmd, &mut out),
         Command::Admin(cmd) => host_tools::admin::cli::run(cmd, &mut out),
+        Command::Device(cmd) => host_tools::device::cli::run(cmd, &mut out),
         Command::Simulate(args) => return host_tools::sim::cli::run(&args),
     };
     match result {

@@ -444,3 +444,36 @@ fn nothing_listening_or_no_port_given() {
     .unwrap();
     assert_eq!(e.exit_code(), EXIT_CONNECT);
 }
+
+#[test]
+fn over_a_serial_port_too() {
+    // A pseudo terminal opened through the serialport crate, as /dev/ttyACM0 would be.
+    let key = PrivateKey::parse_hex(DEVICE_PRIV).unwrap();
+    let dev = FakeDevice::spawn_pty(DeviceState::new(&key, 3, 1)).unwrap();
+    let port = dev.port();
+    assert!(port.starts_with("/dev/"), "{port}");
+    let out = ok(&["device", "info", "--port", &port, "--baud", "921600"]);
+    assert!(out.contains("fake-mps2-an386"), "{out}");
+    let j: Value =
+        serde_json::from_str(&ok(&["device", "stats", "--json", "--port", &port])).unwrap();
+    assert_eq!(j["peers"].as_array().unwrap().len(), 3);
+    dev.set_fault(Fault::CorruptNext(1));
+    ok(&["device", "info", "--port", &port]);
+    dev.set_fault(Fault::Silent);
+    let err = fails(&["device", "info", "--port", &port, "--timeout", "0.3"], 3);
+    assert!(err.contains("--baud"), "{err}");
+}
+
+#[test]
+fn stats_tables_snapshot() {
+    let dev = device(3, 2);
+    let mut c = client(&dev, 500);
+    c.hello().unwrap();
+    let a = fetch_snapshot(&mut c).unwrap();
+    insta::assert_snapshot!("device_stats", snapshot_text(&a, None));
+    let b = fetch_snapshot(&mut c).unwrap();
+    insta::assert_snapshot!(
+        "device_stats_rates",
+        snapshot_text(&b, Some(&rates(&a, &b)))
+    );
+}

@@ -3,7 +3,7 @@
 //! real firmware speaks the same `protocol_core::mgmt` types); not a simulator of a node.
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
@@ -305,27 +305,50 @@ fn fake_session(i: usize) -> SessionRow {
     }
 }
 
-/// A fake device listening on a loopback TCP port, one connection at a time, until the
-/// test process ends.
+/// A fake device listening on a loopback TCP port (one connection at a time) or on a
+/// pseudo terminal, until the test process ends.
 pub struct FakeDevice {
-    pub addr: SocketAddr,
+    port: String,
     pub state: Arc<Mutex<DeviceState>>,
     _thread: JoinHandle<()>,
 }
 
 impl FakeDevice {
+    /// On a loopback TCP port: `--port tcp:127.0.0.1:N`.
     pub fn spawn(state: DeviceState) -> std::io::Result<FakeDevice> {
         let listener = TcpListener::bind("127.0.0.1:0")?;
-        let addr = listener.local_addr()?;
+        let addr: SocketAddr = listener.local_addr()?;
         let state = Arc::new(Mutex::new(state));
         let shared = Arc::clone(&state);
         let thread = std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                serve(stream, &shared);
+                serve(stream, &shared, false);
             }
         });
         Ok(FakeDevice {
-            addr,
+            port: format!("tcp:{addr}"),
+            state,
+            _thread: thread,
+        })
+    }
+
+    /// On a pseudo terminal: `--port /dev/pts/N`, opened as a serial port. The device
+    /// holds the master side; each fc00ctl run opens and closes the slave.
+    pub fn spawn_pty(state: DeviceState) -> std::io::Result<FakeDevice> {
+        use serialport::SerialPort;
+        let (mut master, slave) = serialport::TTYPort::pair().map_err(std::io::Error::other)?;
+        let path = slave
+            .name()
+            .ok_or_else(|| std::io::Error::other("pseudo terminal without a name"))?;
+        drop(slave);
+        master
+            .set_timeout(std::time::Duration::from_millis(50))
+            .map_err(std::io::Error::other)?;
+        let state = Arc::new(Mutex::new(state));
+        let shared = Arc::clone(&state);
+        let thread = std::thread::spawn(move || serve(master, &shared, true));
+        Ok(FakeDevice {
+            port: path,
             state,
             _thread: thread,
         })
@@ -333,7 +356,7 @@ impl FakeDevice {
 
     /// `--port` for it.
     pub fn port(&self) -> String {
-        format!("tcp:{}", self.addr)
+        self.port.clone()
     }
 
     pub fn set_fault(&self, fault: Fault) {
@@ -350,14 +373,20 @@ impl FakeDevice {
     }
 }
 
-/// Answer requests on `stream` until it closes.
-fn serve(mut stream: TcpStream, state: &Mutex<DeviceState>) {
+/// Answer requests on `stream` until it closes; a `persistent` stream (a pty master) is
+/// never closed: between clients its reads fail, and the device waits for the next one.
+fn serve<S: Read + Write>(mut stream: S, state: &Mutex<DeviceState>, persistent: bool) {
     let mut decoder = FrameDecoder::<MAX_FRAME_LEN>::new();
     let mut buf = [0u8; 512];
     loop {
         let n = match stream.read(&mut buf) {
-            Ok(0) | Err(_) => return,
-            Ok(n) => n,
+            Ok(n) if n > 0 => n,
+            Err(e) if persistent && e.kind() != std::io::ErrorKind::TimedOut => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                continue;
+            }
+            _ if persistent => continue,
+            _ => return,
         };
         let mut data = &buf[..n];
         while !data.is_empty() {
@@ -381,6 +410,9 @@ fn serve(mut stream: TcpStream, state: &Mutex<DeviceState>) {
                             let _ = stream.write_all(&out[..len / 2]);
                         }
                         s.fault = Fault::None;
+                        if persistent {
+                            continue;
+                        }
                         return;
                     }
                     (env.seq, s.handle(env.body))
@@ -423,9 +455,10 @@ fn serve(mut stream: TcpStream, state: &Mutex<DeviceState>) {
                 _ => {}
             }
             drop(s);
-            if stream.write_all(&frame).is_err() {
+            if stream.write_all(&frame).is_err() && !persistent {
                 return;
             }
+            let _ = stream.flush();
         }
     }
 }

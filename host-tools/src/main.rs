@@ -60,6 +60,11 @@ fn main() -> ExitCode {
                 let _ = e.print();
                 return ExitCode::SUCCESS;
             }
+            // A bare `fc00ctl` or `fc00ctl device`: the help, as a usage error.
+            if e.kind() == clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                let _ = e.print();
+                return ExitCode::from(host_tools::error::EXIT_USAGE);
+            }
             eprintln!("fc00ctl: {}", one_line(&e));
             return ExitCode::from(host_tools::error::EXIT_USAGE);
         }

@@ -80,7 +80,12 @@ pub enum AdminCommand {
     )]
     Routes(AdminOpts),
     /// Add or remove a peer.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  \
+        fc00ctl peer add 192.0.2.7:11223 <KEY>.k --password s3cret --login me\n  \
+        fc00ctl peer remove <KEY>.k"
+    )]
     Peer(PeerCommand),
     /// The admin functions the node offers and their arguments (Admin_availableFunctions).
     #[command(after_help = "Examples:\n  fc00ctl functions\n  fc00ctl functions --json")]

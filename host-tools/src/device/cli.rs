@@ -37,6 +37,12 @@ pub struct PortOpts {
 }
 
 #[derive(Args, Debug)]
+#[command(
+    after_help = "Examples:\n  fc00ctl device info --port /dev/ttyACM0\n  \
+    fc00ctl device stats --watch --port tcp:127.0.0.1:4444\n  \
+    FC00_PORT=/dev/ttyACM0 fc00ctl device flash-key --generate\n\n\
+    Every answer is awaited --timeout seconds; a corrupt frame is asked for again (twice)."
+)]
 pub struct DeviceCli {
     #[command(flatten)]
     pub port: PortOpts,
@@ -67,10 +73,20 @@ pub enum DeviceCommand {
     )]
     Stats(StatsArgs),
     /// Configure UDP peers the device connects to.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  \
+        fc00ctl device peer add 192.0.2.7:11223 <KEY>.k --password s3cret\n  \
+        fc00ctl device peer remove <KEY>.k"
+    )]
     Peer(DevicePeerCommand),
     /// Passwords incoming peers may use.
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  \
+        fc00ctl device password add laptop 'long random text'\n  \
+        fc00ctl device password remove laptop"
+    )]
     Password(PasswordCommand),
     /// Restart the device.
     #[command(after_help = "Examples:\n  fc00ctl device reboot --port /dev/ttyACM0")]

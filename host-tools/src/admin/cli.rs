@@ -13,7 +13,7 @@ use protocol_core::identity::{parse_label, Ip6, NodeAddress, PublicKey};
 use serde::Serialize;
 use serde_json::json;
 
-use super::client::AdminClient;
+use super::client::{reply_error, AdminClient};
 use super::model::{self, Function, Peer, Route, RouterPong, Session, SwitchPong};
 use crate::error::CliError;
 use crate::table::{self, Col};
@@ -320,17 +320,15 @@ pub fn fetch_sessions(admin: &mut AdminClient) -> Result<Vec<Session>, CliError>
     let pages = admin.call_paged("SessionManager_getHandles", BDict::new())?;
     let mut sessions = Vec::new();
     for handle in model::handles(&pages) {
-        let reply = admin.call(
+        let wait = admin.timeout();
+        let reply = admin.call_raw(
             "SessionManager_sessionStats",
             BDict::new().with("handle", handle),
-        );
-        match reply {
-            Ok(reply) => sessions.push(model::session(&reply)),
-            // The session ended between the two calls.
-            Err(e)
-                if e.exit_code() == crate::error::EXIT_RUNTIME
-                    && e.message().contains("answered") => {}
-            Err(e) => return Err(e),
+            wait,
+        )?;
+        // An error here means the session ended between the two calls: leave it out.
+        if reply_error(&reply).is_none() {
+            sessions.push(model::session(&reply));
         }
     }
     Ok(sessions)
@@ -793,4 +791,82 @@ fn peer_remove(args: PeerRemoveArgs, out: &mut impl Write) -> Result<ExitCode, C
         writeln!(out, "disconnected {key}").map_err(CliError::io)?;
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = "7kd5kwt8pcfbb5ylugkp841c0nwrdmny92n13093m9y2g5rtwj80.k";
+
+    #[test]
+    fn ping_targets() {
+        let node = format!("v22.0000.0000.0000.0013.{KEY}");
+        assert_eq!(
+            parse_ping_target(&node, false, false),
+            Ok(PingTarget::Router(node.clone()))
+        );
+        assert_eq!(
+            parse_ping_target(&node, true, false),
+            Ok(PingTarget::Switch("0000.0000.0000.0013".into()))
+        );
+        assert_eq!(
+            parse_ping_target("fc49:c57:3941:5184:3de2:5d23:d54f:9a53", false, false),
+            Ok(PingTarget::Router(
+                "fc49:0c57:3941:5184:3de2:5d23:d54f:9a53".into()
+            ))
+        );
+        assert_eq!(
+            parse_ping_target("0000.0000.0000.0013", false, false),
+            Ok(PingTarget::Switch("0000.0000.0000.0013".into()))
+        );
+        assert_eq!(
+            parse_ping_target("0000.0000.0000.0013", false, true),
+            Ok(PingTarget::Router("0000.0000.0000.0013".into()))
+        );
+        for bad in [
+            "2001:db8::1",
+            "fc00::zz",
+            "0000.0000.0000.001g",
+            "hello",
+            "v22.0000.0000.0000.0013.bad.k",
+        ] {
+            let e = parse_ping_target(bad, false, false).unwrap_err();
+            assert_eq!(e.exit_code(), crate::error::EXIT_USAGE, "{bad}");
+        }
+        assert!(parse_ping_target("fc00::1", true, false).is_err());
+    }
+
+    #[test]
+    fn admin_addresses() {
+        assert_eq!(
+            parse_admin_addr("11234").unwrap(),
+            "127.0.0.1:11234".parse().unwrap()
+        );
+        assert_eq!(
+            parse_admin_addr("[::1]:9").unwrap(),
+            "[::1]:9".parse().unwrap()
+        );
+        assert!(parse_admin_addr("nope nope").is_err());
+    }
+
+    #[test]
+    fn admin_section_of_a_config_fc00d_would_refuse() {
+        let dir = std::env::temp_dir().join(format!("fc00ctl-conf-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        // No privateKey: fc00d refuses it, but its admin section is still read.
+        let path = dir.join("partial.conf");
+        std::fs::write(
+            &path,
+            "{ // comment\n \"admin\": { \"bind\": \"127.0.0.1:4242\", \"password\": \"pw\" } }",
+        )
+        .unwrap();
+        let (bind, pw) = admin_from_config(&path).unwrap();
+        assert_eq!(bind, "127.0.0.1:4242".parse().unwrap());
+        assert_eq!(pw.as_deref(), Some("pw"));
+        std::fs::write(&path, "not json").unwrap();
+        let e = admin_from_config(&path).unwrap_err();
+        assert_eq!(e.exit_code(), crate::error::EXIT_USAGE);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

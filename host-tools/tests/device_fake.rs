@@ -380,15 +380,15 @@ fn silent_device_times_out_with_exit_3_then_1() {
 #[test]
 fn device_disconnecting_mid_answer_is_a_clear_error() {
     let dev = device(0, 0);
-    let mut c = client(&dev, 2_000);
+    let mut c = client(&dev, 20_000);
     c.hello().unwrap();
     dev.set_fault(Fault::DisconnectMidAnswer);
     let start = Instant::now();
     let e = c.call(&Request::GetIdentity, "identity").unwrap_err();
     assert_eq!(e.exit_code(), EXIT_RUNTIME);
     assert!(e.message().contains("closed the connection"), "{e}");
-    // Noticed at once, not after the 2 s timeout.
-    assert!(start.elapsed() < Duration::from_millis(1_500));
+    // Noticed when it happens, not after the 20 s timeout.
+    assert!(start.elapsed() < Duration::from_secs(10));
 }
 
 #[test]
@@ -476,4 +476,45 @@ fn stats_tables_snapshot() {
         "device_stats_rates",
         snapshot_text(&b, Some(&rates(&a, &b)))
     );
+}
+
+#[test]
+fn random_bytes_from_a_device_give_an_error_never_a_panic_or_hang() {
+    use rand_chacha::rand_core::{RngCore, SeedableRng};
+    use std::io::{Read, Write};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let rounds = 300;
+    let blobs: Vec<Vec<u8>> = (0..rounds)
+        .map(|_| {
+            let mut b = vec![0u8; (rng.next_u32() % 3000) as usize];
+            rng.fill_bytes(&mut b);
+            // Some rounds without any delimiter, some with many.
+            if rng.next_u32() % 3 == 0 {
+                b.iter_mut().for_each(|x| *x |= 1);
+            }
+            b
+        })
+        .collect();
+    let server = std::thread::spawn(move || {
+        for blob in blobs {
+            let (mut s, _) = listener.accept().unwrap();
+            let mut req = [0u8; 64];
+            let _ = s.read(&mut req);
+            let _ = s.write_all(&blob);
+            // Dropping the stream closes it: the client sees EOF after the bytes.
+        }
+    });
+    let start = Instant::now();
+    for _ in 0..rounds {
+        let t = Duration::from_millis(500);
+        let port = format!("tcp:{addr}");
+        let mut c = DeviceClient::new(link::open(&port, 115_200, t).unwrap(), &port, t);
+        let e = c.hello().unwrap_err();
+        assert!([EXIT_RUNTIME, EXIT_CONNECT].contains(&e.exit_code()), "{e}");
+    }
+    server.join().unwrap();
+    // EOF ends every round at once; 300 timeouts would take 150 s.
+    assert!(start.elapsed() < Duration::from_secs(60));
 }

@@ -1,11 +1,12 @@
 //! `fc00ctl key …`: generate keys and convert between private key, `.k` public key and fc
 //! address, printing what the reference's makekeys / privatetopublic / publictoip6 print.
 
-use std::io::{self, BufRead, Write};
+use std::io::{self, BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::Subcommand;
 use host_tools::error::CliError;
+use indicatif::{ProgressBar, ProgressStyle};
 use protocol_core::identity::{
     generate_keypair, Ip6, KeyParseError, NodeAddress, PrivateKey, PublicKey,
 };
@@ -91,8 +92,19 @@ pub fn run(cmd: KeyCommand, out: &mut impl Write) -> Result<ExitCode, CliError> 
 
 fn generate(count: u32, json: bool, out: &mut impl Write) -> Result<ExitCode, CliError> {
     let mut entries = Vec::new();
+    // Each key is a search for an fc address (hundreds of tries): show progress for many.
+    let bar = if count > 1 && io::stderr().is_terminal() {
+        let bar = ProgressBar::new(u64::from(count));
+        if let Ok(style) = ProgressStyle::with_template("{bar:30} {pos}/{len} keys {elapsed}") {
+            bar.set_style(style);
+        }
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
     for _ in 0..count {
         let (private, public, ip) = generate_keypair(&mut OsRng);
+        bar.inc(1);
         if json {
             entries.push(json!({
                 "privateKey": private.to_hex_string().as_str(),
@@ -110,6 +122,7 @@ fn generate(count: u32, json: bool, out: &mut impl Write) -> Result<ExitCode, Cl
             .map_err(CliError::io)?;
         }
     }
+    bar.finish_and_clear();
     if json {
         print_json(out, &serde_json::Value::Array(entries))?;
     }

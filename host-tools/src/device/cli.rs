@@ -636,7 +636,8 @@ pub fn snapshot_json(s: &Snapshot, rates: Option<&Rates>) -> Value {
         "memory": s.stats.memory,
     });
     if let Some(r) = rates {
-        v["ratesPerSecond"] = json!({ "peers": r.peers, "switch": r.switch });
+        v["ratesPerSecond"] =
+            json!({ "peers": r.peers, "sessions": r.sessions, "switch": r.switch });
     }
     v
 }
@@ -646,6 +647,8 @@ pub fn snapshot_json(s: &Snapshot, rates: Option<&Rates>) -> Value {
 pub struct Rates {
     /// Public key → (packets in/s, packets out/s).
     pub peers: BTreeMap<String, (f64, f64)>,
+    /// Session public key → (packets in/s, packets out/s).
+    pub sessions: BTreeMap<String, (f64, f64)>,
     pub switch: BTreeMap<String, f64>,
 }
 
@@ -663,6 +666,17 @@ pub fn rates(prev: &Snapshot, now: &Snapshot) -> Rates {
                 (
                     per_s(q.counters.packets_in, p.counters.packets_in),
                     per_s(q.counters.packets_out, p.counters.packets_out),
+                ),
+            );
+        }
+    }
+    for s in &now.sessions {
+        if let Some(q) = prev.sessions.iter().find(|q| q.key == s.key) {
+            r.sessions.insert(
+                s.key.to_k_string().to_string(),
+                (
+                    per_s(q.packets_in, s.packets_in),
+                    per_s(q.packets_out, s.packets_out),
                 ),
             );
         }
@@ -741,13 +755,17 @@ pub fn snapshot_text(s: &Snapshot, rates: Option<&Rates>) -> String {
             .iter()
             .map(|row| {
                 let v = SessionView::from(row);
+                let (pin, pout) = match rates.and_then(|r| r.sessions.get(&v.public_key)) {
+                    Some((i, o)) => (format!("{i:.1}/s"), format!("{o:.1}/s")),
+                    None => (v.packets_in.to_string(), v.packets_out.to_string()),
+                };
                 vec![
                     v.ip6,
                     v.state.to_string(),
                     v.path,
                     format!("{:08x}", v.metric),
-                    v.packets_in.to_string(),
-                    v.packets_out.to_string(),
+                    pin,
+                    pout,
                     v.lost.to_string(),
                     v.duplicates.to_string(),
                 ]

@@ -633,7 +633,7 @@ fn net_key_for(_net: &Net, which: &str) -> PrivateKey {
 }
 
 #[test]
-fn a_full_table_evicts_an_unestablished_session_first() {
+fn a_full_table_evicts_the_least_recently_active_router_session() {
     let mut rng = ChaCha20Rng::seed_from_u64(99);
     let mut a: Side<2> = Side::new(keypair(&mut rng), 5);
     let mut b: Side<2> = Side::new(keypair(&mut rng), 6);
@@ -671,7 +671,8 @@ fn a_full_table_evicts_an_unestablished_session_first() {
     }
     assert_eq!(b.sm.session_count(), 2);
     assert_eq!(b.sm.stats().sessions_evicted, 1);
-    assert!(b.sm.session(&a.ip6).is_some(), "established session kept");
+    // Router-only sessions are cheap to rebuild: the idle one went, established or not.
+    assert!(b.sm.session(&a.ip6).is_none(), "idle session evicted");
     let evicted: Vec<_> = b
         .out
         .events
@@ -681,7 +682,7 @@ fn a_full_table_evicts_an_unestablished_session_first() {
             _ => None,
         })
         .collect();
-    assert_eq!(evicted, vec![strangers[0]]);
+    assert_eq!(evicted, vec![*a.sm.public_key()]);
     // Handles are never reused: the third session got first + 2.
     let handles: Vec<u32> = b.sm.sessions().map(|s| s.receive_handle).collect();
     assert!(handles.contains(&(b.sm.first_handle() + 2)));
@@ -925,4 +926,68 @@ fn an_incoming_handshake_into_a_full_table_evicts() {
         b.sm.session(&a.ip6).unwrap().receive_handle,
         b.sm.first_handle() + 1
     );
+}
+
+/// Searches open several sessions at once: a full table gives up idle router-only sessions
+/// before one whose query is still waiting for its answer.
+#[test]
+fn a_full_table_keeps_sessions_awaiting_a_reply() {
+    let mut rng = ChaCha20Rng::seed_from_u64(98);
+    let mut a: Side<2> = Side::new(keypair(&mut rng), 5);
+    let mut b: Side<2> = Side::new(keypair(&mut rng), 6);
+    let mut scratch = vec![0u8; HEADROOM + SESSION_HEADROOM + 16];
+    let to_b = b.addr(22, a.label);
+    a.sm.send_cjdht(&to_b, b"d1:q2:pne", &mut scratch, 10, &mut rng, &mut a.out);
+    let packet = a.out.switch_out.pop().unwrap();
+    carry(&mut a, &mut b, packet, 10, &mut rng);
+    let from = b.out.cjdht[0].0;
+    b.sm.send_cjdht(&from, b"d1:pi22ee", &mut scratch, 11, &mut rng, &mut b.out);
+    let packet = b.out.switch_out.pop().unwrap();
+    carry(&mut b, &mut a, packet, 11, &mut rng);
+
+    // Ten seconds later B's router queries a stranger and waits for the answer; then
+    // two more strangers come along.
+    let strangers: Vec<PublicKey> = (0..3).map(|_| keypair(&mut rng).public_key()).collect();
+    for (i, key) in strangers.iter().enumerate() {
+        let to = NodeAddress {
+            version: 22,
+            label: 0x13,
+            key: *key,
+        };
+        let now = 10_011 + i as u64;
+        b.sm.send_cjdht(&to, b"d1:q2:pne", &mut scratch, now, &mut rng, &mut b.out);
+        if i == 0 {
+            b.sm.expect_reply(&key.address().unwrap(), now + 3_000);
+        }
+    }
+    let evicted: Vec<_> = b
+        .out
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            SessionEvent::Evicted { key, .. } => Some(*key),
+            _ => None,
+        })
+        .collect();
+    // First the idle session, then the newer stranger that nobody waits on; the query's
+    // session stays.
+    assert_eq!(evicted, vec![*a.sm.public_key(), strangers[1]]);
+    assert!(b.sm.sessions().any(|s| s.key == strangers[0]));
+    assert!(b.sm.sessions().any(|s| s.key == strangers[2]));
+
+    // Once the wait is over it is an ordinary idle session again.
+    let to = NodeAddress {
+        version: 22,
+        label: 0x13,
+        key: keypair(&mut rng).public_key(),
+    };
+    b.sm.send_cjdht(
+        &to,
+        b"d1:q2:pne",
+        &mut scratch,
+        14_000,
+        &mut rng,
+        &mut b.out,
+    );
+    assert!(!b.sm.sessions().any(|s| s.key == strangers[0]));
 }

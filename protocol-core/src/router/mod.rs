@@ -649,12 +649,13 @@ impl<const N: usize> Router<N> {
                 self.store
                     .iter()
                     .filter(|n| {
-                        n.reach > 0
-                            && n.address.version >= MIN_COMPATIBLE_VERSION
+                        // The target is worth another try even after a timeout took its
+                        // reach to zero: nobody else can answer for it.
+                        n.address.version >= MIN_COMPATIBLE_VERSION
                             && if n.ip6 == *target {
                                 may_ask_target
                             } else {
-                                !search.asked.contains(&n.ip6)
+                                n.reach > 0 && !search.asked.contains(&n.ip6)
                             }
                     })
                     .min_by_key(|n| xor_distance(&n.ip6, target))

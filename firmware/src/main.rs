@@ -10,6 +10,7 @@
 
 mod config;
 mod fc_stack;
+mod mgmt;
 mod node_task;
 mod rng;
 
@@ -22,14 +23,13 @@ use embassy_net::{
     StaticConfigV6,
 };
 use embassy_time::Timer;
-use embedded_io_async::{Read as _, Write as _};
 use hal_boards::cmsdk_uart::CmsdkUart;
 use hal_boards::ether_split::{EtherSplit, NodeFrames, Route};
 use hal_boards::lan9118::{self, Lan9118};
 use hal_boards::mps2;
 use hal_boards::protocol_core::identity::{generate_keypair, PrivateKey};
 use hal_boards::protocol_core::node::{LinkAddr, LinkKind, PeerConfig};
-use hal_boards::{KeyStore, RamKeyStore};
+use hal_boards::KeyStore;
 use rand_chacha::ChaCha20Rng;
 use rand_core::RngCore;
 use static_cell::StaticCell;
@@ -96,10 +96,16 @@ async fn main(spawner: Spawner) {
 
     // Identity: the key store's key, or a new one on first boot.
     let entropy = rng::boot_entropy();
-    static KEY_STORE: StaticCell<RamKeyStore> = StaticCell::new();
-    let key_store = KEY_STORE.init(RamKeyStore::new());
+    static KEY_STORE: StaticCell<mps2::UninitKeyStore> = StaticCell::new();
+    let Some(key_store) = mps2::UninitKeyStore::take() else {
+        halt("key store already taken");
+    };
+    let key_store = KEY_STORE.init(key_store);
     let private_key = match key_store.load() {
-        Some(key) => PrivateKey(key),
+        Some(key) => {
+            info!("identity: key from the key store");
+            PrivateKey(key)
+        }
         None => {
             let mut first_boot = rng::node_rng(&entropy, &[0; 32]);
             let (key, _, _) = generate_keypair(&mut first_boot);
@@ -157,7 +163,7 @@ async fn main(spawner: Spawner) {
     spawner.spawn(unwrap_spawn(serial_task(serial)));
     spawner.spawn(unwrap_spawn(stats_task()));
     spawner.spawn(unwrap_spawn(node_main(
-        node, node_rng, stack, mac, fc_rx, fc_tx,
+        node, node_rng, stack, mac, fc_rx, fc_tx, key_store,
     )));
 
     stack.wait_config_up().await;
@@ -206,6 +212,7 @@ async fn node_main(
     mac: [u8; 6],
     fc_rx: fc_stack::FcRx,
     fc_tx: fc_stack::FcTx,
+    key_store: &'static mut mps2::UninitKeyStore,
 ) -> ! {
     let mut rx_meta = [PacketMetadata::EMPTY; 4];
     let mut rx_buf = [0u8; UDP_PEER_RX];
@@ -261,7 +268,7 @@ async fn node_main(
             warn!("config: peer {=str} not added", peer.name);
         }
     }
-    node_task::run(node, &mut rng, links, fc_tx).await
+    node_task::run(node, &mut rng, links, fc_tx, key_store, &MEMORY).await
 }
 
 /// Periodic health line: memory high-water mark and interrupt count.
@@ -277,18 +284,21 @@ async fn stats_task() -> ! {
     }
 }
 
-/// UART0 echo until the management protocol (postcard over COBS) lands.
+/// How this board measures its memory, for the management protocol's stats.
+static MEMORY: mgmt::Memory = mgmt::Memory {
+    static_ram_bytes: mps2::static_ram_bytes,
+    stack_bytes: mps2::stack_bytes,
+    stack_high_water: mps2::stack_high_water,
+};
+
+/// The management protocol on UART0.
 #[embassy_executor::task]
-async fn serial_task(mut serial: CmsdkUart) -> ! {
-    let _ = serial
-        .write_all(b"fc00-firmware: serial echo (management protocol not yet implemented)\r\n")
-        .await;
-    let mut buf = [0u8; 64];
-    loop {
-        let Ok(n) = serial.read(&mut buf).await;
-        info!("serial: {=usize} bytes", n);
-        let _ = serial.write_all(&buf[..n]).await;
-    }
+async fn serial_task(serial: CmsdkUart) -> ! {
+    mgmt::serve(serial, BOARD, reset).await
+}
+
+fn reset() -> ! {
+    cortex_m::peripheral::SCB::sys_reset()
 }
 
 #[embassy_executor::task]

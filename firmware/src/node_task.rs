@@ -22,8 +22,11 @@ use hal_boards::protocol_core::node::{
 };
 use rand_chacha::ChaCha20Rng;
 
+use hal_boards::KeyStore;
+
 use crate::config::FcNode;
 use crate::fc_stack::{FcRx, FcTx, FC_MTU};
+use crate::mgmt::{self, Memory};
 
 /// Largest Ethernet payload (and UDP datagram we accept).
 const MAX_PAYLOAD: usize = 1500;
@@ -158,6 +161,7 @@ enum Wake {
     Eth,
     Udp,
     Fc,
+    Mgmt,
     Timer,
 }
 
@@ -167,6 +171,8 @@ pub async fn run<const Q: usize>(
     rng: &mut ChaCha20Rng,
     mut links: Links<'_, Q>,
     mut fc_tx: FcTx,
+    key_store: &mut impl KeyStore,
+    memory: &Memory,
 ) -> ! {
     let _ = node.set_beacon(links.eth_link, BeaconMode::Send);
     let mut buf = [0u8; HEADROOM + MAX_PAYLOAD];
@@ -185,6 +191,8 @@ pub async fn run<const Q: usize>(
                 Poll::Ready(Wake::Udp)
             } else if fc_tx.poll_tx_buf(cx).is_ready() {
                 Poll::Ready(Wake::Fc)
+            } else if mgmt::REQUESTS.poll_ready_to_receive(cx).is_ready() {
+                Poll::Ready(Wake::Mgmt)
             } else if timer.as_mut().poll(cx).is_ready() {
                 Poll::Ready(Wake::Timer)
             } else {
@@ -276,6 +284,17 @@ pub async fn run<const Q: usize>(
                 // MLD reports and the like, which the session layer drops.
                 if copied && len >= 40 {
                     node.handle_ipv6(&mut buf, HEADROOM, len, now, rng, &mut links);
+                }
+            }
+            Wake::Mgmt => {
+                let Ok(request) = mgmt::REQUESTS.try_receive() else {
+                    continue;
+                };
+                let udp_link = links.udp_link;
+                let response =
+                    mgmt::execute(request, node, udp_link, &mut links, rng, key_store, memory);
+                if mgmt::RESPONSES.try_send(response).is_err() {
+                    warn!("node: management answer dropped");
                 }
             }
             Wake::Timer => node.poll(now, rng, &mut links),

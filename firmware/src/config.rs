@@ -17,6 +17,9 @@ pub type FcNode = hal_boards::protocol_core::node::Node<PEERS, SESSIONS, NODES>;
 
 /// cjdns' default UDPInterface port: the node's UDP link is bound here.
 pub const UDP_PORT: u16 = 11223;
+/// Buffers of the UDP peering socket; the send buffer is the node's queue on that link.
+pub const UDP_PEER_TX: usize = 3072;
+pub const UDP_PEER_RX: usize = 2048;
 
 /// Ethernet-side addresses (static; the IP stack also carries UDP peering).
 pub const IPV4_ADDRESS: Ipv4Address = Ipv4Address::new(10, 200, 0, 2);

@@ -8,11 +8,7 @@
 #![no_std]
 #![no_main]
 
-mod config;
-mod fc_stack;
-mod mgmt;
-mod node_task;
-mod rng;
+use fc00_firmware::{config, fc_stack, halt, mgmt, node_task, rng, Mac};
 
 use defmt::{error, info, warn};
 use defmt_semihosting as _;
@@ -28,17 +24,12 @@ use hal_boards::ether_split::{EtherSplit, NodeFrames, Route};
 use hal_boards::lan9118::{self, Lan9118};
 use hal_boards::mps2;
 use hal_boards::protocol_core::identity::{generate_keypair, PrivateKey};
-use hal_boards::protocol_core::node::{LinkAddr, LinkKind, PeerConfig};
 use hal_boards::KeyStore;
 use rand_chacha::ChaCha20Rng;
 use rand_core::RngCore;
 use static_cell::StaticCell;
 
-use config::{
-    FcNode, IPV4_ADDRESS, IPV4_PREFIX, IPV6_ADDRESS, IPV6_PREFIX, UDP_PASSWORD, UDP_PASSWORD_LOGIN,
-    UDP_PEERS, UDP_PORT,
-};
-use node_task::{IoDrops, Links};
+use config::{FcNode, IPV4_ADDRESS, IPV4_PREFIX, IPV6_ADDRESS, IPV6_PREFIX, UDP_PORT};
 
 /// The same image layout serves both QEMU MPS2 boards; the FPU target means the Cortex-M4F one.
 const BOARD: &str = if cfg!(target_abi = "eabihf") {
@@ -57,9 +48,9 @@ const UDP_ECHO_MAX: usize = 1024;
 const UDP_ECHO_BUF: usize = 1100;
 const SERIAL_BAUD: u32 = 115_200;
 const STATS_PERIOD_SECS: u64 = 5;
-/// Send buffer of the UDP peering socket: the node's transmit queue on that link.
-const UDP_PEER_TX: usize = 3072;
-const UDP_PEER_RX: usize = 2048;
+/// Stack kept below the current frame when the stack is repainted after boot: room for
+/// interrupt handlers that may run meanwhile.
+const REPAINT_MARGIN: usize = 1024;
 
 type Device = EtherSplit<'static, &'static mut Lan9118, NODE_QUEUE_DEPTH>;
 
@@ -119,7 +110,7 @@ async fn main(spawner: Spawner) {
     let fc_address = public_key.address_unchecked();
     let node = build_node(private_key, &mut node_rng);
     info!(
-        "boot: stack high-water {=usize} bytes after building the node",
+        "boot: stack high-water {=usize} bytes after building the node (boot peak)",
         mps2::stack_high_water()
     );
     info!(
@@ -166,6 +157,8 @@ async fn main(spawner: Spawner) {
         node, node_rng, stack, mac, fc_rx, fc_tx, key_store,
     )));
 
+    // Boot (the node's construction above all) is over: measure the running system from here.
+    hal_boards::memory::repaint_stack(REPAINT_MARGIN);
     stack.wait_config_up().await;
     info!(
         "fc00-firmware ready: ipv4 {}/{=u8} ipv6 {}/{=u8} udp-echo {=u16} udp-peering {=u16}",
@@ -202,73 +195,29 @@ async fn net_task(mut runner: Runner<'static, Device>) -> ! {
     runner.run().await
 }
 
-/// Owns the node: sets up its links (Ethernet with beacons, UDP on [`UDP_PORT`]), passwords
-/// and configured peers, then runs it.
+/// Owns the node (see `fc00_firmware::node_task::node_main`).
 #[embassy_executor::task]
 async fn node_main(
     node: &'static mut FcNode,
-    mut rng: ChaCha20Rng,
+    rng: ChaCha20Rng,
     stack: Stack<'static>,
     mac: [u8; 6],
     fc_rx: fc_stack::FcRx,
     fc_tx: fc_stack::FcTx,
     key_store: &'static mut mps2::UninitKeyStore,
 ) -> ! {
-    let mut rx_meta = [PacketMetadata::EMPTY; 4];
-    let mut rx_buf = [0u8; UDP_PEER_RX];
-    let mut tx_meta = [PacketMetadata::EMPTY; 8];
-    let mut tx_buf = [0u8; UDP_PEER_TX];
-    let mut udp = UdpSocket::new(stack, &mut rx_meta, &mut rx_buf, &mut tx_meta, &mut tx_buf);
-    if let Err(e) = udp.bind(UDP_PORT) {
-        error!("node: udp bind {=u16} failed: {}", UDP_PORT, e);
-    }
-    let (Ok(eth_link), Ok(udp_link)) = (
-        node.add_link(LinkKind::Ethernet),
-        node.add_link(LinkKind::Udp),
-    ) else {
-        halt("node: no room for links");
-    };
-    if let Some(password) = UDP_PASSWORD {
-        if node
-            .add_password(password.as_bytes(), Some(UDP_PASSWORD_LOGIN.as_bytes()))
-            .is_err()
-        {
-            warn!("node: password not added");
-        }
-    }
-    let mut links = Links {
-        eth_link,
-        udp_link,
+    node_task::node_main(
+        node,
+        rng,
+        stack,
         mac,
-        frames: &NODE_FRAMES,
-        udp: &udp,
+        &NODE_FRAMES,
         fc_rx,
-        drops: IoDrops::default(),
-        peers_up: 0,
-    };
-    for peer in UDP_PEERS {
-        let Ok(public_key) =
-            hal_boards::protocol_core::identity::PublicKey::parse_k(peer.public_key)
-        else {
-            warn!("config: bad key for peer {=str}", peer.name);
-            continue;
-        };
-        let addr = LinkAddr::Udp4 {
-            ip: peer.ip,
-            port: peer.port,
-        };
-        let config = PeerConfig {
-            public_key,
-            password: peer.password.as_bytes(),
-            login: peer.login.map(str::as_bytes),
-            name: peer.name,
-            version: 0,
-        };
-        if node.connect(udp_link, addr, config, &mut links).is_err() {
-            warn!("config: peer {=str} not added", peer.name);
-        }
-    }
-    node_task::run(node, &mut rng, links, fc_tx, key_store, &MEMORY).await
+        fc_tx,
+        key_store,
+        &MEMORY,
+    )
+    .await
 }
 
 /// Periodic health line: memory high-water mark and interrupt count.
@@ -277,7 +226,7 @@ async fn stats_task() -> ! {
     loop {
         Timer::after_secs(STATS_PERIOD_SECS).await;
         info!(
-            "stats: stack high-water {=usize} bytes, nic interrupts {=u32}",
+            "stats: stack high-water {=usize} bytes since boot, nic interrupts {=u32}",
             mps2::stack_high_water(),
             mps2::NIC.interrupts_taken()
         );
@@ -328,32 +277,6 @@ async fn udp_echo_task(stack: Stack<'static>) -> ! {
             }
             Err(e) => warn!("udp echo: receive failed: {}", e),
         }
-    }
-}
-
-/// A MAC address printed as `52:54:00:12:34:56`.
-struct Mac([u8; 6]);
-
-impl defmt::Format for Mac {
-    fn format(&self, f: defmt::Formatter) {
-        let [a, b, c, d, e, g] = self.0;
-        defmt::write!(
-            f,
-            "{=u8:02x}:{=u8:02x}:{=u8:02x}:{=u8:02x}:{=u8:02x}:{=u8:02x}",
-            a,
-            b,
-            c,
-            d,
-            e,
-            g
-        );
-    }
-}
-
-fn halt(why: &'static str) -> ! {
-    error!("halted: {=str}", why);
-    loop {
-        cortex_m::asm::wfi();
     }
 }
 

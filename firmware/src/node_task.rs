@@ -12,19 +12,21 @@ use core::future::{poll_fn, Future as _};
 use core::pin::pin;
 use core::task::{Context, Poll, Waker};
 
-use defmt::{info, warn};
-use embassy_net::udp::UdpSocket;
-use embassy_net::{IpAddress, IpEndpoint, Ipv4Address, Ipv6Address};
+use defmt::{error, info, warn};
+use embassy_net::udp::{PacketMetadata, UdpSocket};
+use embassy_net::{IpAddress, IpEndpoint, Ipv4Address, Ipv6Address, Stack};
 use embassy_time::{Instant, Timer};
 use hal_boards::ether_split::{EthFrame, NodeFrames, ETHERTYPE_FC00};
 use hal_boards::protocol_core::node::{
-    BeaconMode, Event, Io, LinkAddr, LinkId, IPV6_HEADROOM, NODE_HEADROOM,
+    BeaconMode, Event, Io, LinkAddr, LinkId, LinkKind, PeerConfig, IPV6_HEADROOM, NODE_HEADROOM,
 };
 use rand_chacha::ChaCha20Rng;
 
 use hal_boards::KeyStore;
 
-use crate::config::FcNode;
+use crate::config::{
+    FcNode, UDP_PASSWORD, UDP_PASSWORD_LOGIN, UDP_PEERS, UDP_PEER_RX, UDP_PEER_TX, UDP_PORT,
+};
 use crate::fc_stack::{FcRx, FcTx, FC_MTU};
 use crate::mgmt::{self, Memory};
 
@@ -300,4 +302,75 @@ pub async fn run<const Q: usize>(
             Wake::Timer => node.poll(now, rng, &mut links),
         }
     }
+}
+
+/// Owns the node: sets up its links (Ethernet with beacons, UDP on [`UDP_PORT`]), passwords
+/// and configured peers, then runs it. Each board wraps this in its own task.
+#[allow(clippy::too_many_arguments)]
+pub async fn node_main<const Q: usize>(
+    node: &'static mut FcNode,
+    mut rng: ChaCha20Rng,
+    stack: Stack<'static>,
+    mac: [u8; 6],
+    frames: &'static NodeFrames<Q>,
+    fc_rx: FcRx,
+    fc_tx: FcTx,
+    key_store: &mut impl KeyStore,
+    memory: &Memory,
+) -> ! {
+    let mut rx_meta = [PacketMetadata::EMPTY; 4];
+    let mut rx_buf = [0u8; UDP_PEER_RX];
+    let mut tx_meta = [PacketMetadata::EMPTY; 8];
+    let mut tx_buf = [0u8; UDP_PEER_TX];
+    let mut udp = UdpSocket::new(stack, &mut rx_meta, &mut rx_buf, &mut tx_meta, &mut tx_buf);
+    if let Err(e) = udp.bind(UDP_PORT) {
+        error!("node: udp bind {=u16} failed: {}", UDP_PORT, e);
+    }
+    let (Ok(eth_link), Ok(udp_link)) = (
+        node.add_link(LinkKind::Ethernet),
+        node.add_link(LinkKind::Udp),
+    ) else {
+        crate::halt("node: no room for links");
+    };
+    if let Some(password) = UDP_PASSWORD {
+        if node
+            .add_password(password.as_bytes(), Some(UDP_PASSWORD_LOGIN.as_bytes()))
+            .is_err()
+        {
+            warn!("node: password not added");
+        }
+    }
+    let mut links = Links {
+        eth_link,
+        udp_link,
+        mac,
+        frames,
+        udp: &udp,
+        fc_rx,
+        drops: IoDrops::default(),
+        peers_up: 0,
+    };
+    for peer in UDP_PEERS {
+        let Ok(public_key) =
+            hal_boards::protocol_core::identity::PublicKey::parse_k(peer.public_key)
+        else {
+            warn!("config: bad key for peer {=str}", peer.name);
+            continue;
+        };
+        let addr = LinkAddr::Udp4 {
+            ip: peer.ip,
+            port: peer.port,
+        };
+        let config = PeerConfig {
+            public_key,
+            password: peer.password.as_bytes(),
+            login: peer.login.map(str::as_bytes),
+            name: peer.name,
+            version: 0,
+        };
+        if node.connect(udp_link, addr, config, &mut links).is_err() {
+            warn!("config: peer {=str} not added", peer.name);
+        }
+    }
+    run(node, &mut rng, links, fc_tx, key_store, memory).await
 }

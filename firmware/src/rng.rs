@@ -12,6 +12,7 @@ use rand_core::SeedableRng;
 use sha2::{Digest, Sha256};
 
 /// Per-boot seed material from the emulator: host time and ticks (semihosting) and SysTick.
+#[cfg(feature = "mps2")]
 pub fn boot_entropy() -> [u8; 32] {
     let mut h = Sha256::new();
     h.update(b"fc00-firmware boot entropy v1");

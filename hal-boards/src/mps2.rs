@@ -78,43 +78,7 @@ mod rt {
         TIME.start(syst);
     }
 
-    /// Deepest stack use so far, in bytes, if the application enabled cortex-m-rt's
-    /// `paint-stack` feature (otherwise it reads as the whole stack region).
-    pub fn stack_high_water() -> usize {
-        unsafe extern "C" {
-            static _stack_start: u32;
-            static _stack_end: u32;
-        }
-        // Only the symbols' addresses are used, never their (meaningless) values.
-        let top = core::ptr::addr_of!(_stack_start) as usize;
-        let bottom = core::ptr::addr_of!(_stack_end) as usize;
-        let untouched = (bottom..top)
-            .step_by(4)
-            // SAFETY: [_stack_end, _stack_start) is RAM reserved for the stack; every word in
-            // it is mapped and aligned. Reads of words the running code also uses are racy
-            // only in their value, which is all this estimate needs.
-            .take_while(|&addr| unsafe { core::ptr::read_volatile(addr as *const u32) } == PAINT)
-            .count();
-        top - bottom - untouched * 4
-    }
-
-    /// RAM taken by statics (`.data`, `.bss`, `.uninit`): everything below the stack.
-    pub fn static_ram_bytes() -> usize {
-        unsafe extern "C" {
-            static __sdata: u32;
-            static _stack_end: u32;
-        }
-        core::ptr::addr_of!(_stack_end) as usize - core::ptr::addr_of!(__sdata) as usize
-    }
-
-    /// RAM reserved for the stack.
-    pub fn stack_bytes() -> usize {
-        unsafe extern "C" {
-            static _stack_start: u32;
-            static _stack_end: u32;
-        }
-        core::ptr::addr_of!(_stack_start) as usize - core::ptr::addr_of!(_stack_end) as usize
-    }
+    pub use crate::memory::{stack_bytes, stack_high_water, static_ram_bytes};
 
     /// The private key kept in RAM that cortex-m-rt never initialises (`.uninit`), so it
     /// survives a warm reset (`SCB::sys_reset`, which QEMU carries out without clearing RAM)
@@ -186,9 +150,6 @@ mod rt {
             Ok(())
         }
     }
-
-    /// cortex-m-rt's `STACK_PAINT_VALUE`.
-    const PAINT: u32 = 0xCCCC_CCCC;
 
     /// Unmasks the NIC and UART0 RX interrupts. Call after both drivers are initialised (the
     /// NIC's line is asserted until its IRQ_CFG is programmed).

@@ -483,6 +483,12 @@ impl<const P: usize, const S: usize, const N: usize> Node<P, S, N> {
         self.peering.add_password(password, login).map(|_| ())
     }
 
+    /// Stop accepting the passwords added with `login` (`AuthorizedPasswords_remove`);
+    /// returns how many went. Established peers stay up.
+    pub fn remove_password(&mut self, login: &[u8]) -> usize {
+        self.peering.remove_password(login)
+    }
+
     /// `connectTo`: the Hello leaves with the next `poll`.
     pub fn connect(
         &mut self,

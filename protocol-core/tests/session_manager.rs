@@ -991,3 +991,41 @@ fn a_full_table_keeps_sessions_awaiting_a_reply() {
     );
     assert!(!b.sm.sessions().any(|s| s.key == strangers[0]));
 }
+
+/// The other side forgot its half of the session (a small table evicted it, or it
+/// restarted): after 4 s without hearing anything the handshake starts over with a Hello,
+/// instead of sending data for a handle nobody knows until the reference's 10 s pass.
+#[test]
+fn silent_handshake_starts_over_after_four_seconds() {
+    let mut net = Net::new();
+    net.handshake();
+    let b_private = net_key_for(&net, "b");
+    net.b.sm = SessionManager::new(b_private, 40548);
+    // Word after the 12-byte switch header: the nonce (0..=3) of a handshake packet, or the
+    // receive handle of data.
+    let first_word = |p: &Vec<u8>| u32::from_be_bytes(p[12..16].try_into().unwrap());
+
+    net.now += 1_000;
+    net.a_to_b_cjdht(b"d1:q2:pne");
+    let sent = net.a.out.switch_out.last().cloned().unwrap();
+    assert!(
+        first_word(&sent) > 3,
+        "still data while the session is young"
+    );
+    net.pump();
+    assert!(net.b.out.drops().contains(&DropReason::UnknownHandle));
+
+    net.now += 4_000;
+    net.a_to_b_cjdht(b"d1:q2:pne");
+    let sent = net.a.out.switch_out.last().cloned().unwrap();
+    assert!(
+        first_word(&sent) <= 1,
+        "a new Hello, got {:#x}",
+        first_word(&sent)
+    );
+    net.pump();
+    assert!(
+        net.b.sm.session(&net.a.ip6).is_some(),
+        "B took the new Hello"
+    );
+}

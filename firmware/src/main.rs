@@ -1,28 +1,35 @@
 //! fc00 mesh node firmware for QEMU `mps2-an386` (Cortex-M4F + LAN9118; `mps2-an385`, the
 //! Cortex-M3 variant, when built for `thumbv7m-none-eabi`).
 //!
-//! Today: brings up the NIC, runs an `embassy-net` stack (static IPv4 + IPv6 ULA, ICMP/ICMPv6
-//! echo answered by smoltcp, UDP echo on port 7), and splits the Ethernet device so that
-//! ethertype 0xfc00 frames go to the node task instead of the IP stack. The node task is a
-//! placeholder that logs those frames until protocol-core's `Node` exists.
+//! Brings up the NIC and splits it: ethertype 0xfc00 frames go to the protocol-core `Node`
+//! (Ethernet link, beacons on), everything else to an `embassy-net` stack (static IPv4 + IPv6
+//! ULA, ICMP/ICMPv6 echo, UDP echo on port 7, and the node's UDP peering socket on 11223).
+//! A second embassy-net stack serves the node's own fc address (see `fc_stack`).
 #![no_std]
 #![no_main]
+
+use fc00_firmware::{config, fc_stack, halt, mgmt, node_task, rng, Mac};
 
 use defmt::{error, info, warn};
 use defmt_semihosting as _;
 use embassy_executor::Spawner;
 use embassy_net::udp::{PacketMetadata, UdpSocket};
 use embassy_net::{
-    Config, ConfigV6, Ipv4Address, Ipv4Cidr, Ipv6Address, Ipv6Cidr, Runner, Stack, StackResources,
-    StaticConfigV4, StaticConfigV6,
+    Config, ConfigV6, Ipv4Cidr, Ipv6Cidr, Runner, Stack, StackResources, StaticConfigV4,
+    StaticConfigV6,
 };
 use embassy_time::Timer;
-use embedded_io_async::{Read as _, Write as _};
 use hal_boards::cmsdk_uart::CmsdkUart;
-use hal_boards::ether_split::{EthFrame, EtherSplit, NodeFrames, Route, ETHERTYPE_FC00};
+use hal_boards::ether_split::{EtherSplit, NodeFrames, Route};
 use hal_boards::lan9118::{self, Lan9118};
 use hal_boards::mps2;
+use hal_boards::protocol_core::identity::{generate_keypair, PrivateKey};
+use hal_boards::KeyStore;
+use rand_chacha::ChaCha20Rng;
+use rand_core::RngCore;
 use static_cell::StaticCell;
+
+use config::{FcNode, IPV4_ADDRESS, IPV4_PREFIX, IPV6_ADDRESS, IPV6_PREFIX, UDP_PORT};
 
 /// The same image layout serves both QEMU MPS2 boards; the FPU target means the Cortex-M4F one.
 const BOARD: &str = if cfg!(target_abi = "eabihf") {
@@ -33,16 +40,17 @@ const BOARD: &str = if cfg!(target_abi = "eabihf") {
 
 /// Frames queued each way between the network task and the node task.
 const NODE_QUEUE_DEPTH: usize = 2;
-/// Sockets the stack can hold: UDP echo now; UDP peering and the fc-address services later.
-const SOCKETS: usize = 3;
+/// Sockets the Ethernet-side stack holds: UDP echo and the node's UDP peering socket.
+const SOCKETS: usize = 2;
 const UDP_ECHO_PORT: u16 = 7;
+/// Largest datagram the Ethernet-side echo service returns, and its socket buffers.
+const UDP_ECHO_MAX: usize = 1024;
+const UDP_ECHO_BUF: usize = 1100;
 const SERIAL_BAUD: u32 = 115_200;
 const STATS_PERIOD_SECS: u64 = 5;
-
-const IPV4_ADDRESS: Ipv4Address = Ipv4Address::new(10, 200, 0, 2);
-const IPV4_PREFIX: u8 = 24;
-const IPV6_ADDRESS: Ipv6Address = Ipv6Address::new(0xfd00, 0xfc00, 0, 0, 0, 0, 0, 2);
-const IPV6_PREFIX: u8 = 64;
+/// Stack kept below the current frame when the stack is repainted after boot: room for
+/// interrupt handlers that may run meanwhile.
+const REPAINT_MARGIN: usize = 1024;
 
 type Device = EtherSplit<'static, &'static mut Lan9118, NODE_QUEUE_DEPTH>;
 
@@ -77,6 +85,47 @@ async fn main(spawner: Spawner) {
     let serial = CmsdkUart::new(&mps2::UART0, mps2::SYSCLK_HZ, SERIAL_BAUD);
     mps2::enable_interrupts();
 
+    // Identity: the key store's key, or a new one on first boot.
+    let entropy = rng::boot_entropy();
+    static KEY_STORE: StaticCell<mps2::UninitKeyStore> = StaticCell::new();
+    let Some(key_store) = mps2::UninitKeyStore::take() else {
+        halt("key store already taken");
+    };
+    let key_store = KEY_STORE.init(key_store);
+    let private_key = match key_store.load() {
+        Some(key) => {
+            info!("identity: key from the key store");
+            PrivateKey(key)
+        }
+        None => {
+            let mut first_boot = rng::node_rng(&entropy, &[0; 32]);
+            let (key, _, _) = generate_keypair(&mut first_boot);
+            let _ = key_store.store(key.as_bytes());
+            info!("identity: generated a new key at first boot");
+            key
+        }
+    };
+    let mut node_rng = rng::node_rng(&entropy, private_key.as_bytes());
+    let public_key = private_key.public_key();
+    let fc_address = public_key.address_unchecked();
+    let node = build_node(private_key, &mut node_rng);
+    info!(
+        "boot: stack high-water {=usize} bytes after building the node (boot peak)",
+        mps2::stack_high_water()
+    );
+    info!(
+        "identity: public key {=str} address {=str}",
+        public_key.to_k_string().as_str(),
+        fc_address.to_full_string().as_str()
+    );
+    info!(
+        "node: size {=usize} bytes (peers {=usize}, sessions {=usize}, node store {=usize})",
+        core::mem::size_of::<FcNode>(),
+        config::PEERS,
+        config::SESSIONS,
+        config::NODES
+    );
+
     let device: Device = EtherSplit::new(nic, &NODE_FRAMES, Some(log_frame));
     let mut config = Config::ipv4_static(StaticConfigV4 {
         address: Ipv4Cidr::new(IPV4_ADDRESS, IPV4_PREFIX),
@@ -89,23 +138,41 @@ async fn main(spawner: Spawner) {
         dns_servers: Default::default(),
     });
     static RESOURCES: StaticCell<StackResources<SOCKETS>> = StaticCell::new();
-    // No RNG on this board: the seed only randomises smoltcp's ports/sequence numbers. Real
-    // boards seed from their hardware RNG.
-    let seed = u64::from_le_bytes([0x66, 0x63, 0x30, 0x30, 0, 0, 0, 1]);
-    let (stack, runner) =
-        embassy_net::new(device, config, RESOURCES.init(StackResources::new()), seed);
+    // smoltcp's seed only randomises ports and sequence numbers.
+    let (stack, runner) = embassy_net::new(
+        device,
+        config,
+        RESOURCES.init(StackResources::new()),
+        node_rng.next_u64(),
+    );
+    let (fc, fc_runner, fc_rx, fc_tx) = fc_stack::new(*fc_address.as_bytes(), node_rng.next_u64());
 
     spawner.spawn(unwrap_spawn(net_task(runner)));
+    spawner.spawn(unwrap_spawn(fc_stack::run(fc_runner)));
+    spawner.spawn(unwrap_spawn(fc_stack::udp_echo(fc)));
     spawner.spawn(unwrap_spawn(udp_echo_task(stack)));
-    spawner.spawn(unwrap_spawn(node_task(mac)));
     spawner.spawn(unwrap_spawn(serial_task(serial)));
     spawner.spawn(unwrap_spawn(stats_task()));
+    spawner.spawn(unwrap_spawn(node_main(
+        node, node_rng, stack, mac, fc_rx, fc_tx, key_store,
+    )));
 
+    // Boot (the node's construction above all) is over: measure the running system from here.
+    hal_boards::memory::repaint_stack(REPAINT_MARGIN);
     stack.wait_config_up().await;
     info!(
-        "fc00-firmware ready: ipv4 {}/{=u8} ipv6 {}/{=u8} udp-echo {=u16}",
-        IPV4_ADDRESS, IPV4_PREFIX, IPV6_ADDRESS, IPV6_PREFIX, UDP_ECHO_PORT
+        "fc00-firmware ready: ipv4 {}/{=u8} ipv6 {}/{=u8} udp-echo {=u16} udp-peering {=u16}",
+        IPV4_ADDRESS, IPV4_PREFIX, IPV6_ADDRESS, IPV6_PREFIX, UDP_ECHO_PORT, UDP_PORT
     );
+}
+
+/// Builds the node straight into its static: a `Node` is tens of KiB, and a temporary copy
+/// on the stack would double its RAM cost (the call's return slot is the static itself).
+#[inline(never)]
+fn build_node(key: PrivateKey, rng: &mut ChaCha20Rng) -> &'static mut FcNode {
+    static NODE: StaticCell<FcNode> = StaticCell::new();
+    let slot = NODE.uninit();
+    slot.write(FcNode::new(key, rng))
 }
 
 fn unwrap_spawn<T>(token: Result<T, embassy_executor::SpawnError>) -> T {
@@ -128,41 +195,29 @@ async fn net_task(mut runner: Runner<'static, Device>) -> ! {
     runner.run().await
 }
 
-/// Payload prefix of 0xfc00 test frames the stand-in node answers, so the node's transmit
-/// path can be tested on the wire before the real node exists.
-const STUB_ECHO_MAGIC: &[u8] = b"fc00-stub-echo";
-
-/// Stand-in for the protocol-core node: consumes the 0xfc00 frames the splitter diverts and
-/// answers test frames (payload starting with [`STUB_ECHO_MAGIC`]) through the node's queue.
+/// Owns the node (see `fc00_firmware::node_task::node_main`).
 #[embassy_executor::task]
-async fn node_task(own_mac: [u8; 6]) -> ! {
-    loop {
-        let frame = NODE_FRAMES.to_node.receive().await;
-        let mut source = [0u8; 6];
-        if let Some(bytes) = frame.get(6..12) {
-            source.copy_from_slice(bytes);
-        }
-        info!(
-            "node: ethertype {=u16:#06x} frame len={=usize} from {}",
-            ETHERTYPE_FC00,
-            frame.len(),
-            Mac(source)
-        );
-        let payload = frame.get(14..).unwrap_or(&[]);
-        if payload.starts_with(STUB_ECHO_MAGIC) {
-            let mut reply = EthFrame::new();
-            let built = reply.extend_from_slice(&source).is_ok()
-                && reply.extend_from_slice(&own_mac).is_ok()
-                && reply
-                    .extend_from_slice(&ETHERTYPE_FC00.to_be_bytes())
-                    .is_ok()
-                && reply.extend_from_slice(payload).is_ok();
-            if built {
-                NODE_FRAMES.from_node.send(reply).await;
-                info!("node: stub echo sent to {}", Mac(source));
-            }
-        }
-    }
+async fn node_main(
+    node: &'static mut FcNode,
+    rng: ChaCha20Rng,
+    stack: Stack<'static>,
+    mac: [u8; 6],
+    fc_rx: fc_stack::FcRx,
+    fc_tx: fc_stack::FcTx,
+    key_store: &'static mut mps2::UninitKeyStore,
+) -> ! {
+    node_task::node_main(
+        node,
+        rng,
+        stack,
+        mac,
+        &NODE_FRAMES,
+        fc_rx,
+        fc_tx,
+        key_store,
+        &MEMORY,
+    )
+    .await
 }
 
 /// Periodic health line: memory high-water mark and interrupt count.
@@ -171,39 +226,42 @@ async fn stats_task() -> ! {
     loop {
         Timer::after_secs(STATS_PERIOD_SECS).await;
         info!(
-            "stats: stack high-water {=usize} bytes, nic interrupts {=u32}",
+            "stats: stack high-water {=usize} bytes since boot, nic interrupts {=u32}",
             mps2::stack_high_water(),
             mps2::NIC.interrupts_taken()
         );
     }
 }
 
-/// UART0 echo until the management protocol (postcard over COBS) lands.
+/// How this board measures its memory, for the management protocol's stats.
+static MEMORY: mgmt::Memory = mgmt::Memory {
+    static_ram_bytes: mps2::static_ram_bytes,
+    stack_bytes: mps2::stack_bytes,
+    stack_high_water: mps2::stack_high_water,
+};
+
+/// The management protocol on UART0.
 #[embassy_executor::task]
-async fn serial_task(mut serial: CmsdkUart) -> ! {
-    let _ = serial
-        .write_all(b"fc00-firmware: serial echo (management protocol not yet implemented)\r\n")
-        .await;
-    let mut buf = [0u8; 64];
-    loop {
-        let Ok(n) = serial.read(&mut buf).await;
-        info!("serial: {=usize} bytes", n);
-        let _ = serial.write_all(&buf[..n]).await;
-    }
+async fn serial_task(serial: CmsdkUart) -> ! {
+    mgmt::serve(serial, BOARD, reset).await
+}
+
+fn reset() -> ! {
+    cortex_m::peripheral::SCB::sys_reset()
 }
 
 #[embassy_executor::task]
 async fn udp_echo_task(stack: Stack<'static>) -> ! {
     let mut rx_meta = [PacketMetadata::EMPTY; 4];
-    let mut rx_buf = [0u8; 1536];
+    let mut rx_buf = [0u8; UDP_ECHO_BUF];
     let mut tx_meta = [PacketMetadata::EMPTY; 4];
-    let mut tx_buf = [0u8; 1536];
+    let mut tx_buf = [0u8; UDP_ECHO_BUF];
     let mut socket = UdpSocket::new(stack, &mut rx_meta, &mut rx_buf, &mut tx_meta, &mut tx_buf);
     if let Err(e) = socket.bind(UDP_ECHO_PORT) {
         error!("udp echo: bind failed: {}", e);
         halt("udp echo");
     }
-    let mut datagram = [0u8; 1472];
+    let mut datagram = [0u8; UDP_ECHO_MAX];
     loop {
         match socket.recv_from(&mut datagram).await {
             Ok((len, meta)) => {
@@ -219,32 +277,6 @@ async fn udp_echo_task(stack: Stack<'static>) -> ! {
             }
             Err(e) => warn!("udp echo: receive failed: {}", e),
         }
-    }
-}
-
-/// A MAC address printed as `52:54:00:12:34:56`.
-struct Mac([u8; 6]);
-
-impl defmt::Format for Mac {
-    fn format(&self, f: defmt::Formatter) {
-        let [a, b, c, d, e, g] = self.0;
-        defmt::write!(
-            f,
-            "{=u8:02x}:{=u8:02x}:{=u8:02x}:{=u8:02x}:{=u8:02x}:{=u8:02x}",
-            a,
-            b,
-            c,
-            d,
-            e,
-            g
-        );
-    }
-}
-
-fn halt(why: &'static str) -> ! {
-    error!("halted: {=str}", why);
-    loop {
-        cortex_m::asm::wfi();
     }
 }
 

@@ -396,7 +396,14 @@ impl Driver for Lan9118 {
     fn link_state(&mut self, cx: &mut Context) -> LinkState {
         let shared = self.shared;
         shared.waker.register(cx.waker());
-        if shared.phy_event.swap(false, Ordering::AcqRel) {
+        // Load + store under a critical section rather than `swap`: Cortex-M0 (thumbv6m)
+        // has no atomic read-modify-write, and this crate builds for every board.
+        let phy_event = critical_section::with(|_| {
+            let event = shared.phy_event.load(Ordering::Acquire);
+            shared.phy_event.store(false, Ordering::Release);
+            event
+        });
+        if phy_event {
             let regs = &shared.regs;
             // Reading the source register clears the PHY's interrupt line.
             let _ = phy_read(regs, PHY_INT_SOURCE);

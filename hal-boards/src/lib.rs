@@ -8,8 +8,11 @@
 
 pub mod cmsdk_uart;
 pub mod ether_split;
+pub mod flash_key_store;
 pub mod key_store;
 pub mod lan9118;
+#[cfg(target_arch = "arm")]
+pub mod memory;
 pub mod mmio;
 pub mod mps2;
 

@@ -78,28 +78,78 @@ mod rt {
         TIME.start(syst);
     }
 
-    /// Deepest stack use so far, in bytes, if the application enabled cortex-m-rt's
-    /// `paint-stack` feature (otherwise it reads as the whole stack region).
-    pub fn stack_high_water() -> usize {
-        unsafe extern "C" {
-            static _stack_start: u32;
-            static _stack_end: u32;
-        }
-        // Only the symbols' addresses are used, never their (meaningless) values.
-        let top = core::ptr::addr_of!(_stack_start) as usize;
-        let bottom = core::ptr::addr_of!(_stack_end) as usize;
-        let untouched = (bottom..top)
-            .step_by(4)
-            // SAFETY: [_stack_end, _stack_start) is RAM reserved for the stack; every word in
-            // it is mapped and aligned. Reads of words the running code also uses are racy
-            // only in their value, which is all this estimate needs.
-            .take_while(|&addr| unsafe { core::ptr::read_volatile(addr as *const u32) } == PAINT)
-            .count();
-        top - bottom - untouched * 4
+    pub use crate::memory::{stack_bytes, stack_high_water, static_ram_bytes};
+
+    /// The private key kept in RAM that cortex-m-rt never initialises (`.uninit`), so it
+    /// survives a warm reset (`SCB::sys_reset`, which QEMU carries out without clearing RAM)
+    /// but not a power cycle. A magic word and a checksum tell a stored key from garbage.
+    /// QEMU has no flash to write; real boards use their flash (embedded-storage).
+    pub struct UninitKeyStore {
+        _private: (),
     }
 
-    /// cortex-m-rt's `STACK_PAINT_VALUE`.
-    const PAINT: u32 = 0xCCCC_CCCC;
+    #[repr(C)]
+    struct KeySlot {
+        magic: u32,
+        key: [u8; 32],
+        check: u32,
+    }
+
+    struct SlotCell(core::cell::UnsafeCell<core::mem::MaybeUninit<KeySlot>>);
+    // SAFETY: only `UninitKeyStore` touches the slot, and at most one of those exists
+    // (`take` hands it out once).
+    unsafe impl Sync for SlotCell {}
+
+    #[unsafe(link_section = ".uninit.fc00_key")]
+    static KEY_SLOT: SlotCell =
+        SlotCell(core::cell::UnsafeCell::new(core::mem::MaybeUninit::uninit()));
+    static KEY_STORE_TAKEN: core::sync::atomic::AtomicBool =
+        core::sync::atomic::AtomicBool::new(false);
+    const KEY_MAGIC: u32 = 0xfc00_4b45;
+
+    /// FNV-1a over the key: enough to reject the random RAM of a cold boot.
+    fn key_check(key: &[u8; 32]) -> u32 {
+        key.iter().fold(0x811c_9dc5u32, |h, &b| {
+            (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+        })
+    }
+
+    impl UninitKeyStore {
+        /// The one handle to the slot; `None` if already taken.
+        pub fn take() -> Option<Self> {
+            if KEY_STORE_TAKEN.swap(true, core::sync::atomic::Ordering::AcqRel) {
+                None
+            } else {
+                Some(UninitKeyStore { _private: () })
+            }
+        }
+
+        fn slot(&self) -> *mut KeySlot {
+            KEY_SLOT.0.get().cast()
+        }
+    }
+
+    impl crate::KeyStore for UninitKeyStore {
+        type Error = core::convert::Infallible;
+
+        fn load(&mut self) -> Option<[u8; 32]> {
+            // SAFETY: the slot is plain old data (any bit pattern is a valid KeySlot), in
+            // RAM reserved for it, and only this handle accesses it.
+            let slot = unsafe { core::ptr::read_volatile(self.slot()) };
+            (slot.magic == KEY_MAGIC && slot.check == key_check(&slot.key)).then_some(slot.key)
+        }
+
+        fn store(&mut self, key: &[u8; 32]) -> Result<(), Self::Error> {
+            let slot = KeySlot {
+                magic: KEY_MAGIC,
+                key: *key,
+                check: key_check(key),
+            };
+            // SAFETY: as in `load`.
+            unsafe { core::ptr::write_volatile(self.slot(), slot) };
+            Ok(())
+        }
+    }
 
     /// Unmasks the NIC and UART0 RX interrupts. Call after both drivers are initialised (the
     /// NIC's line is asserted until its IRQ_CFG is programmed).

@@ -8,3 +8,4 @@ pub mod daemon;
 pub mod log;
 pub mod state;
 pub mod sys;
+pub mod uci;

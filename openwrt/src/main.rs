@@ -4,6 +4,8 @@
 //! `fc00d --config PATH`    run with a cjdroute.conf
 //! `fc00d --genconf`        print a fresh commented config
 //! `fc00d --check PATH`     validate a config, exit 0 or 1
+//! `fc00d --uci [PATH]`     print the config made from OpenWrt's /etc/config/fc00
+//! `fc00d --uci-firewall [PATH]`  print `uci batch` lines for its network/firewall/DHCP
 
 use std::process::ExitCode;
 
@@ -13,13 +15,19 @@ use fc00d::{log_error, log_info, log_warn, state, sys};
 use protocol_core::identity::generate_keypair;
 use rand_core::{OsRng, RngCore};
 
-const USAGE: &str = "usage: fc00d [--config PATH | --genconf | --check PATH | --help]
+const USAGE: &str = "usage: fc00d [--config PATH | --genconf | --check PATH | --uci [PATH] |
+             --uci-firewall [PATH] | --version | --help]
   (no arguments)   zero-config node: identity in $FC00_STATE_DIR (else /var/lib/fc00 as root,
                    else $XDG_STATE_HOME/fc00 or ~/.local/state/fc00), UDP port 11223,
                    Ethernet beacons, TUN, admin on 127.0.0.1:11234
   --config PATH    run in the foreground with a cjdroute.conf
   --genconf        print a fresh commented config
   --check PATH     validate a config; exit 0 if usable, 1 with the error
+  --uci [PATH]     print the cjdroute.conf made from a UCI file (default /etc/config/fc00)
+  --uci-firewall [PATH]
+                   print `uci batch` lines for the TUN's network interface, firewall zone
+                   and gateway mode (masquerade, port forwards) from the same UCI file
+  --version        print the version
 environment: FC00_LOG=error|warn|info|debug";
 
 fn load(path: &str) -> Result<Config, String> {
@@ -34,6 +42,31 @@ fn genconf() -> String {
     OsRng.fill_bytes(&mut pw);
     let password: String = pw.iter().map(|b| format!("{b:02x}")).collect();
     config::genconf(&key, port, &password)
+}
+
+/// `--uci` / `--uci-firewall`: read the UCI file and print what `convert` makes of it.
+fn uci_command(
+    path: Option<&str>,
+    convert: fn(&[fc00d::uci::Section]) -> Result<String, fc00d::uci::UciError>,
+) -> ExitCode {
+    let path = path.unwrap_or("/etc/config/fc00");
+    let result = std::fs::read_to_string(path)
+        .map_err(|e| e.to_string())
+        .and_then(|text| {
+            fc00d::uci::parse(&text)
+                .and_then(|s| convert(&s))
+                .map_err(|e| e.to_string())
+        });
+    match result {
+        Ok(out) => {
+            print!("{out}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{path}: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -87,6 +120,14 @@ fn main() -> ExitCode {
         }
         ["--genconf"] => {
             print!("{}", genconf());
+            return ExitCode::SUCCESS;
+        }
+        ["--uci"] => return uci_command(None, fc00d::uci::to_cjdroute),
+        ["--uci", path] => return uci_command(Some(path), fc00d::uci::to_cjdroute),
+        ["--uci-firewall"] => return uci_command(None, fc00d::uci::firewall_batch),
+        ["--uci-firewall", path] => return uci_command(Some(path), fc00d::uci::firewall_batch),
+        ["--version"] | ["-V"] => {
+            println!("fc00d {}", env!("CARGO_PKG_VERSION"));
             return ExitCode::SUCCESS;
         }
         ["--help"] | ["-h"] => {

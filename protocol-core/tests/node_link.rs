@@ -336,6 +336,35 @@ fn wrong_password_is_refused() {
 }
 
 #[test]
+fn removed_password_is_refused() {
+    let mut net = Net::new(2, 2);
+    let seg = net.segment(LinkKind::Udp, &[0, 1]);
+    net.nodes[1].add_password(b"pw", Some(b"gone")).unwrap();
+    assert_eq!(net.nodes[1].remove_password(b"other"), 0);
+    assert_eq!(net.nodes[1].remove_password(b"gone"), 1);
+    let link = net.member(seg, 0).link;
+    let addr = net.member(seg, 1).addr;
+    let key = net.keys[1];
+    net.nodes[0]
+        .connect(
+            link,
+            addr,
+            PeerConfig {
+                public_key: key,
+                password: b"pw",
+                login: Some(b"gone"),
+                name: "",
+                version: 0,
+            },
+            &mut net.ios[0],
+        )
+        .unwrap();
+    net.run(5_000);
+    assert_eq!(net.nodes[1].stats().peer_count, 0);
+    assert!(net.nodes[1].stats().peering.hellos_refused > 0);
+}
+
+#[test]
 fn ethernet_peers_find_each_other_by_beacon() {
     let mut net = Net::new(2, 3);
     let seg = net.segment(LinkKind::Ethernet, &[0, 1]);

@@ -55,6 +55,8 @@ struct Net {
     rng: ChaCha8Rng,
     now: u64,
     delivered: usize,
+    /// Lose the next message addressed to this node (a lost handshake or reply).
+    lose_next_to: Option<usize>,
 }
 
 impl Net {
@@ -70,6 +72,7 @@ impl Net {
             rng,
             now: 1_000,
             delivered: 0,
+            lose_next_to: None,
         }
     }
 
@@ -148,6 +151,10 @@ impl Net {
                 continue;
             };
             if self.keys[at] != to.key {
+                continue;
+            }
+            if self.lose_next_to == Some(at) {
+                self.lose_next_to = None;
                 continue;
             }
             let sender = self.address(from, back);
@@ -341,4 +348,45 @@ fn peer_down_forgets_paths_through_the_peer() {
     for i in 1..4 {
         assert!(net.routers[0].lookup(&net.ip6(i)).is_none(), "node {i}");
     }
+}
+
+/// The answer of the target itself is lost: the search asks it again instead of striking
+/// it off (before, every later reply named a node already asked and the search failed).
+#[test]
+fn search_asks_the_target_again_after_a_lost_answer() {
+    let mut net = Net::new(4, 7);
+    net.link(0, 1);
+    net.link(1, 2);
+    net.link(2, 3);
+    net.peer_all();
+    net.lose_next_to = Some(3);
+    let d = net.search(0, 3).expect("A finds D on the second try");
+    assert_eq!(net.walk(0, d.label).map(|(at, _)| at), Some(3));
+    assert!(net.lose_next_to.is_none(), "a message to D was lost");
+    assert_eq!(net.routers[0].stats().timeouts, 1);
+    assert_eq!(net.routers[0].stats().searches_found, 1);
+}
+
+/// A node that is asked something remembers who asked (as a rumor it will verify), so
+/// that nodes near in keyspace come to know each other.
+#[test]
+fn a_querier_is_remembered() {
+    let mut net = Net::new(4, 7);
+    net.link(0, 1);
+    net.link(1, 2);
+    net.link(2, 3);
+    net.peer_all();
+    let a = net.ip6(0);
+    assert!(
+        net.routers[3].nodes().all(|n| n.ip6 != a),
+        "D knows A already"
+    );
+    let d = net.search(0, 3).expect("A finds D");
+    let a_at_d = net.routers[3]
+        .nodes()
+        .find(|n| n.ip6 == a)
+        .expect("D learned A from its query");
+    // The path D stored leads back to A.
+    assert_eq!(net.walk(3, a_at_d.address.label).map(|(at, _)| at), Some(0));
+    assert_eq!(d.key, net.keys[3]);
 }

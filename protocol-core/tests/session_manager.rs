@@ -633,7 +633,7 @@ fn net_key_for(_net: &Net, which: &str) -> PrivateKey {
 }
 
 #[test]
-fn a_full_table_evicts_an_unestablished_session_first() {
+fn a_full_table_evicts_the_least_recently_active_router_session() {
     let mut rng = ChaCha20Rng::seed_from_u64(99);
     let mut a: Side<2> = Side::new(keypair(&mut rng), 5);
     let mut b: Side<2> = Side::new(keypair(&mut rng), 6);
@@ -671,7 +671,8 @@ fn a_full_table_evicts_an_unestablished_session_first() {
     }
     assert_eq!(b.sm.session_count(), 2);
     assert_eq!(b.sm.stats().sessions_evicted, 1);
-    assert!(b.sm.session(&a.ip6).is_some(), "established session kept");
+    // Router-only sessions are cheap to rebuild: the idle one went, established or not.
+    assert!(b.sm.session(&a.ip6).is_none(), "idle session evicted");
     let evicted: Vec<_> = b
         .out
         .events
@@ -681,7 +682,7 @@ fn a_full_table_evicts_an_unestablished_session_first() {
             _ => None,
         })
         .collect();
-    assert_eq!(evicted, vec![strangers[0]]);
+    assert_eq!(evicted, vec![*a.sm.public_key()]);
     // Handles are never reused: the third session got first + 2.
     let handles: Vec<u32> = b.sm.sessions().map(|s| s.receive_handle).collect();
     assert!(handles.contains(&(b.sm.first_handle() + 2)));
@@ -924,5 +925,107 @@ fn an_incoming_handshake_into_a_full_table_evicts() {
     assert_eq!(
         b.sm.session(&a.ip6).unwrap().receive_handle,
         b.sm.first_handle() + 1
+    );
+}
+
+/// Searches open several sessions at once: a full table gives up idle router-only sessions
+/// before one whose query is still waiting for its answer.
+#[test]
+fn a_full_table_keeps_sessions_awaiting_a_reply() {
+    let mut rng = ChaCha20Rng::seed_from_u64(98);
+    let mut a: Side<2> = Side::new(keypair(&mut rng), 5);
+    let mut b: Side<2> = Side::new(keypair(&mut rng), 6);
+    let mut scratch = vec![0u8; HEADROOM + SESSION_HEADROOM + 16];
+    let to_b = b.addr(22, a.label);
+    a.sm.send_cjdht(&to_b, b"d1:q2:pne", &mut scratch, 10, &mut rng, &mut a.out);
+    let packet = a.out.switch_out.pop().unwrap();
+    carry(&mut a, &mut b, packet, 10, &mut rng);
+    let from = b.out.cjdht[0].0;
+    b.sm.send_cjdht(&from, b"d1:pi22ee", &mut scratch, 11, &mut rng, &mut b.out);
+    let packet = b.out.switch_out.pop().unwrap();
+    carry(&mut b, &mut a, packet, 11, &mut rng);
+
+    // Ten seconds later B's router queries a stranger and waits for the answer; then
+    // two more strangers come along.
+    let strangers: Vec<PublicKey> = (0..3).map(|_| keypair(&mut rng).public_key()).collect();
+    for (i, key) in strangers.iter().enumerate() {
+        let to = NodeAddress {
+            version: 22,
+            label: 0x13,
+            key: *key,
+        };
+        let now = 10_011 + i as u64;
+        b.sm.send_cjdht(&to, b"d1:q2:pne", &mut scratch, now, &mut rng, &mut b.out);
+        if i == 0 {
+            b.sm.expect_reply(&key.address().unwrap(), now + 3_000);
+        }
+    }
+    let evicted: Vec<_> = b
+        .out
+        .events
+        .iter()
+        .filter_map(|e| match e {
+            SessionEvent::Evicted { key, .. } => Some(*key),
+            _ => None,
+        })
+        .collect();
+    // First the idle session, then the newer stranger that nobody waits on; the query's
+    // session stays.
+    assert_eq!(evicted, vec![*a.sm.public_key(), strangers[1]]);
+    assert!(b.sm.sessions().any(|s| s.key == strangers[0]));
+    assert!(b.sm.sessions().any(|s| s.key == strangers[2]));
+
+    // Once the wait is over it is an ordinary idle session again.
+    let to = NodeAddress {
+        version: 22,
+        label: 0x13,
+        key: keypair(&mut rng).public_key(),
+    };
+    b.sm.send_cjdht(
+        &to,
+        b"d1:q2:pne",
+        &mut scratch,
+        14_000,
+        &mut rng,
+        &mut b.out,
+    );
+    assert!(!b.sm.sessions().any(|s| s.key == strangers[0]));
+}
+
+/// The other side forgot its half of the session (a small table evicted it, or it
+/// restarted): after 4 s without hearing anything the handshake starts over with a Hello,
+/// instead of sending data for a handle nobody knows until the reference's 10 s pass.
+#[test]
+fn silent_handshake_starts_over_after_four_seconds() {
+    let mut net = Net::new();
+    net.handshake();
+    let b_private = net_key_for(&net, "b");
+    net.b.sm = SessionManager::new(b_private, 40548);
+    // Word after the 12-byte switch header: the nonce (0..=3) of a handshake packet, or the
+    // receive handle of data.
+    let first_word = |p: &Vec<u8>| u32::from_be_bytes(p[12..16].try_into().unwrap());
+
+    net.now += 1_000;
+    net.a_to_b_cjdht(b"d1:q2:pne");
+    let sent = net.a.out.switch_out.last().cloned().unwrap();
+    assert!(
+        first_word(&sent) > 3,
+        "still data while the session is young"
+    );
+    net.pump();
+    assert!(net.b.out.drops().contains(&DropReason::UnknownHandle));
+
+    net.now += 4_000;
+    net.a_to_b_cjdht(b"d1:q2:pne");
+    let sent = net.a.out.switch_out.last().cloned().unwrap();
+    assert!(
+        first_word(&sent) <= 1,
+        "a new Hello, got {:#x}",
+        first_word(&sent)
+    );
+    net.pump();
+    assert!(
+        net.b.sm.session(&net.a.ip6).is_some(),
+        "B took the new Hello"
     );
 }

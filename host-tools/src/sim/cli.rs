@@ -34,12 +34,30 @@ pub struct SimulateArgs {
     /// Simulated time allowed for all peerings to come up, in ms.
     #[arg(long, default_value_t = 120_000)]
     pub converge_budget_ms: u64,
+    /// Simulated time between convergence and the first ping, in ms (the mesh fills its
+    /// routing tables meanwhile, as a real one has before people use it).
+    #[arg(long, default_value_t = 0)]
+    pub settle_ms: u64,
+    /// The pings' first attempts are spread evenly over this window, in ms.
+    #[arg(long, default_value_t = 10_000)]
+    pub spread_ms: u64,
     /// Cut the run short after this many simulator events (reported as a warning).
     #[arg(long, default_value_t = 50_000_000)]
     pub max_events: u64,
+    /// Capacities of every node: `mcu` (8 peers, 16 sessions, 128 nodes: the firmware's
+    /// 64 KiB budget) or `router` (32 peers, 64 sessions, 512 nodes: fc00d's).
+    #[arg(long, value_enum, default_value_t = Profile::Mcu)]
+    pub profile: Profile,
     /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Node capacities, as the builds that ship use them.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Profile {
+    Mcu,
+    Router,
 }
 
 fn parse_range(s: &str) -> Result<(u64, u64), String> {
@@ -70,9 +88,13 @@ pub fn run(args: &SimulateArgs) -> ExitCode {
         attempts: args.attempts,
         retry_after_ms: args.retry_ms,
         max_events: args.max_events,
-        ..Scenario::default()
+        settle_ms: args.settle_ms,
+        spread_ms: args.spread_ms,
     };
-    let report = scenario.run::<PEERS, SESSIONS, NODE_STORE>();
+    let report = match args.profile {
+        Profile::Mcu => scenario.run::<PEERS, SESSIONS, NODE_STORE>(),
+        Profile::Router => scenario.run::<32, 64, 512>(),
+    };
     if args.json {
         println!("{}", report.to_json());
     } else {

@@ -248,6 +248,8 @@ pub struct Sim<const P: usize = PEERS, const S: usize = SESSIONS, const N: usize
     converged_hosts: usize,
     first_converged_at: Option<u64>,
     counters: SimCounters,
+    /// Why the session layers dropped packets, by reason.
+    drop_reasons: std::collections::BTreeMap<String, u64>,
     trace: Trace,
     /// Every node event with its time and node, when [`Sim::record_events`] is on.
     event_log: Vec<(u64, usize, Event)>,
@@ -288,6 +290,7 @@ impl<const P: usize, const S: usize, const N: usize> Sim<P, S, N> {
             converged_hosts: 0,
             first_converged_at: None,
             counters: SimCounters::default(),
+            drop_reasons: Default::default(),
             trace: Trace(0xcbf2_9ce4_8422_2325),
             event_log: Vec::new(),
             record_events: false,
@@ -347,6 +350,11 @@ impl<const P: usize, const S: usize, const N: usize> Sim<P, S, N> {
 
     pub fn is_empty(&self) -> bool {
         self.hosts.is_empty()
+    }
+
+    /// Packets the session layers dropped, counted by reason.
+    pub fn drop_reasons(&self) -> &std::collections::BTreeMap<String, u64> {
+        &self.drop_reasons
     }
 
     pub fn counters(&self) -> &SimCounters {
@@ -940,7 +948,10 @@ impl<const P: usize, const S: usize, const N: usize> Sim<P, S, N> {
             Event::Session(SessionEvent::Started { .. }) => self.counters.sessions_started += 1,
             Event::Session(SessionEvent::Ended { .. }) => self.counters.sessions_ended += 1,
             Event::Session(SessionEvent::Evicted { .. }) => self.counters.sessions_evicted += 1,
-            Event::Session(SessionEvent::Dropped(_)) => self.counters.session_drops += 1,
+            Event::Session(SessionEvent::Dropped(reason)) => {
+                self.counters.session_drops += 1;
+                *self.drop_reasons.entry(format!("{reason:?}")).or_default() += 1;
+            }
             Event::SwitchError { .. } => self.counters.switch_errors += 1,
             _ => {}
         }

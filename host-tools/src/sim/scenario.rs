@@ -7,7 +7,22 @@ use std::time::Instant;
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
 
+use protocol_core::router::RouterStats;
+
 use super::{LinkParams, Sim, SimCounters, Topology};
+
+fn add_router_stats(sum: &mut RouterStats, s: &RouterStats) {
+    sum.maintenance_queries += s.maintenance_queries;
+    sum.search_queries += s.search_queries;
+    sum.user_pings += s.user_pings;
+    sum.replies += s.replies;
+    sum.timeouts += s.timeouts;
+    sum.pending_evicted += s.pending_evicted;
+    sum.searches_started += s.searches_started;
+    sum.searches_found += s.searches_found;
+    sum.searches_failed += s.searches_failed;
+    sum.searches_refused += s.searches_refused;
+}
 
 /// RNG streams of the scenario itself (nodes use small stream numbers).
 const TOPOLOGY_STREAM: u64 = u64::MAX;
@@ -158,8 +173,10 @@ impl Scenario {
         let mut forwarded = 0;
         let mut drain_limit_hit = 0;
         let mut cjdht_queue_full = 0;
+        let mut router = RouterStats::default();
         for i in 0..sim.len() {
             let s = sim.node(i).stats();
+            add_router_stats(&mut router, &s.router);
             forwarded += s.switch.forwarded;
             drain_limit_hit += s.node.drain_limit_hit;
             cjdht_queue_full += s.node.cjdht_queue_full;
@@ -190,10 +207,12 @@ impl Scenario {
             forwarded,
             drain_limit_hit,
             cjdht_queue_full,
+            router,
             node_bytes: Sim::<P, S, N>::node_bytes(),
             host_overhead_bytes: Sim::<P, S, N>::host_overhead_bytes(),
             sim_end_ms: sim.now(),
             counters: *sim.counters(),
+            drop_reasons: sim.drop_reasons().clone(),
             setup_wall_ms,
             run_wall_ms,
             trace_hash: sim.trace_hash(),
@@ -236,12 +255,16 @@ pub struct Report {
     pub forwarded: u64,
     pub drain_limit_hit: u64,
     pub cjdht_queue_full: u64,
+    /// The routers' counters summed over all nodes.
+    pub router: RouterStats,
     /// `size_of::<Node<P, S, N>>()`: the whole state of a node.
     pub node_bytes: usize,
     /// The simulator's own per-node bookkeeping besides the node.
     pub host_overhead_bytes: usize,
     pub sim_end_ms: u64,
     pub counters: SimCounters,
+    /// Session-layer drops by reason.
+    pub drop_reasons: std::collections::BTreeMap<String, u64>,
     pub setup_wall_ms: u64,
     pub run_wall_ms: u64,
     pub trace_hash: u64,
@@ -297,6 +320,19 @@ impl Report {
             "node_store_avg": self.node_store_avg,
             "sessions_avg": self.sessions_avg,
             "forwarded": self.forwarded,
+            "session_drop_reasons": self.drop_reasons,
+            "router": {
+                "maintenance_queries": self.router.maintenance_queries,
+                "search_queries": self.router.search_queries,
+                "user_pings": self.router.user_pings,
+                "replies": self.router.replies,
+                "timeouts": self.router.timeouts,
+                "pending_evicted": self.router.pending_evicted,
+                "searches_started": self.router.searches_started,
+                "searches_found": self.router.searches_found,
+                "searches_failed": self.router.searches_failed,
+                "searches_refused": self.router.searches_refused,
+            },
             "drain_limit_hit": self.drain_limit_hit,
             "cjdht_queue_full": self.cjdht_queue_full,
             "node_bytes": self.node_bytes,

@@ -166,6 +166,7 @@ pub struct NodeStats<const P: usize> {
     pub peering: PeeringCounters,
     pub control: ControlStats,
     pub node: NodeCounters,
+    pub router: crate::router::RouterStats,
 }
 
 /// What the node itself dropped.
@@ -218,7 +219,8 @@ pub struct Node<const P: usize, const S: usize, const N: usize> {
 #[derive(Debug, Default)]
 struct Queues {
     /// Router -> session: CJDHT messages to send.
-    cjdht: Deque<(NodeAddress, heapless::Vec<u8, MAX_CJDHT_LEN>), CJDHT_QUEUE>,
+    /// The deadline is set for queries: the router waits for an answer until then.
+    cjdht: Deque<(NodeAddress, heapless::Vec<u8, MAX_CJDHT_LEN>, Option<u64>), CJDHT_QUEUE>,
     /// Router -> session: paths found.
     paths: Deque<NodeAddress, NOTICE_QUEUE>,
     /// Peering -> router: peers up (`Some`) or down (label only).
@@ -284,8 +286,16 @@ impl<I: Io> RouterOut for RouterSink<'_, I> {
             self.queues.cjdht_full += 1;
             return;
         };
-        if self.queues.cjdht.push_back((*to, copy)).is_err() {
+        if self.queues.cjdht.push_back((*to, copy, None)).is_err() {
             self.queues.cjdht_full += 1;
+        }
+    }
+
+    fn expect_reply(&mut self, to: &NodeAddress, until_ms: u64) {
+        if let Some((queued_to, _, deadline)) = self.queues.cjdht.back_mut() {
+            if queued_to == to {
+                *deadline = Some(until_ms);
+            }
         }
     }
 
@@ -428,7 +438,7 @@ impl<const P: usize, const S: usize, const N: usize> Node<P, S, N> {
                 self.sessions.add_path(&node, now_ms);
                 continue;
             }
-            if let Some((to, msg)) = self.queues.cjdht.pop_front() {
+            if let Some((to, msg, reply_due)) = self.queues.cjdht.pop_front() {
                 let mut sink = Self::session_sink(
                     &mut self.peering,
                     &mut self.router,
@@ -439,6 +449,9 @@ impl<const P: usize, const S: usize, const N: usize> Node<P, S, N> {
                 );
                 self.sessions
                     .send_cjdht(&to, &msg, &mut scratch, now_ms, rng, &mut sink);
+                if let (Some(until_ms), Ok(ip6)) = (reply_due, to.key.address()) {
+                    self.sessions.expect_reply(&ip6, until_ms);
+                }
                 continue;
             }
             self.counters.cjdht_queue_full = self.queues.cjdht_full;
@@ -468,6 +481,12 @@ impl<const P: usize, const S: usize, const N: usize> Node<P, S, N> {
         login: Option<&[u8]>,
     ) -> Result<(), crate::crypto::AddUserError> {
         self.peering.add_password(password, login).map(|_| ())
+    }
+
+    /// Stop accepting the passwords added with `login` (`AuthorizedPasswords_remove`);
+    /// returns how many went. Established peers stay up.
+    pub fn remove_password(&mut self, login: &[u8]) -> usize {
+        self.peering.remove_password(login)
     }
 
     /// `connectTo`: the Hello leaves with the next `poll`.
@@ -818,6 +837,7 @@ impl<const P: usize, const S: usize, const N: usize> Node<P, S, N> {
             peering: self.peering.counters,
             control: self.control.stats,
             node: self.counters,
+            router: self.router.stats(),
         }
     }
 }

@@ -373,6 +373,11 @@ impl<const P: usize> Peering<P> {
         self.ca.users.add_user(password, login, None)
     }
 
+    /// Stop accepting the passwords added with this login; returns how many went.
+    pub fn remove_password(&mut self, login: &[u8]) -> usize {
+        self.ca.users.remove_users(Some(login))
+    }
+
     pub fn add_link(&mut self, kind: LinkKind) -> Result<LinkId, PeeringError> {
         let (i, slot) = self
             .links

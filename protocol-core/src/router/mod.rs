@@ -39,6 +39,9 @@ pub const K: usize = MAX_REPLY_NODES;
 pub const SEARCH_CONCURRENCY: usize = 3;
 /// Queries one search may send in total (`SearchRunner_search(.., 20, ..)`).
 pub const MAX_SEARCH_REQUESTS: usize = 20;
+/// Most queries one search sends to the target itself (a lost handshake or reply must not
+/// end a search that already knows where the target is).
+pub const MAX_TARGET_QUERIES: u8 = 3;
 /// A search gives up after this long even with budget left.
 pub const SEARCH_BUDGET_MS: u64 = 30_000;
 /// An unanswered query counts as a timeout after this (`PING_TIMEOUT_MINIMUM`).
@@ -61,6 +64,9 @@ pub const TXID_LEN: usize = 14;
 pub trait RouterOut {
     /// Send this bencoded CJDHT message to `to` (the node hands it to SessionManager::send_cjdht).
     fn send_cjdht(&mut self, to: &NodeAddress, msg: &[u8]);
+    /// The message just given to [`send_cjdht`](Self::send_cjdht) was a query: its answer
+    /// is due within [`QUERY_TIMEOUT_MS`] (the session layer keeps the session for it).
+    fn expect_reply(&mut self, _to: &NodeAddress, _until_ms: u64) {}
     /// A usable path to a node (the node hands it to SessionManager::add_path).
     fn path_found(&mut self, node: &NodeAddress);
     fn event(&mut self, event: RouterEvent);
@@ -128,6 +134,9 @@ struct Search {
     target: Ip6,
     started_ms: u64,
     asked: heapless::Vec<Ip6, MAX_SEARCH_REQUESTS>,
+    /// Queries sent to the target itself: it is asked again (up to
+    /// [`MAX_TARGET_QUERIES`]) when an answer was lost, not struck off like other nodes.
+    target_queries: u8,
     /// Maintenance searches fill the table and report nothing.
     quiet: bool,
 }
@@ -143,8 +152,36 @@ pub struct Router<const N: usize> {
     next_janitor_ms: u64,
     next_rumor_ping_ms: u64,
     janitor_peer_cursor: usize,
+    /// The next quiet search looks up our own address (they alternate with random ones).
+    self_lookup_next: bool,
     /// Messages refused by the codec or routing rules.
     pub dropped: u32,
+    stats: RouterStats,
+}
+
+/// What the router did, for stats and for tuning searches.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+pub struct RouterStats {
+    /// Queries sent for table upkeep (getPeers of peers, rumor pings, filling searches).
+    pub maintenance_queries: u64,
+    /// Queries sent as steps of searches for a destination (table-filling searches count
+    /// as maintenance).
+    pub search_queries: u64,
+    /// Router pings someone asked for.
+    pub user_pings: u64,
+    /// Replies matched to a query of ours.
+    pub replies: u64,
+    /// Queries that got no reply in time.
+    pub timeouts: u64,
+    /// Queries forgotten to make room in the pending table.
+    pub pending_evicted: u64,
+    pub searches_started: u64,
+    pub searches_found: u64,
+    /// Searches that ran out of nodes to ask or of time.
+    pub searches_failed: u64,
+    /// Searches refused because the search table was full.
+    pub searches_refused: u64,
 }
 
 /// Whether `label` is a single director plus its terminating 1 (v358 `isOneHop`).
@@ -163,12 +200,18 @@ impl<const N: usize> Router<N> {
             next_janitor_ms: JANITOR_INTERVAL_MS,
             next_rumor_ping_ms: RUMOR_PING_INTERVAL_MS,
             janitor_peer_cursor: 0,
+            self_lookup_next: false,
+            stats: RouterStats::default(),
             dropped: 0,
         }
     }
 
     pub fn my_ip6(&self) -> &Ip6 {
         self.store.my_ip6()
+    }
+
+    pub fn stats(&self) -> RouterStats {
+        self.stats
     }
 
     /// The node table (read-only).
@@ -221,10 +264,21 @@ impl<const N: usize> Router<N> {
             // Supernode queries are not ours to answer.
             return;
         }
-        if let Some(n) = self.store.get_mut(&from_ip6) {
-            if n.address.label == from.label {
-                n.last_seen_ms = now_ms;
+        match self.store.get_mut(&from_ip6) {
+            Some(n) if n.address.label == from.label => n.last_seen_ms = now_ms,
+            Some(_) => {}
+            None if message.version.max(from.version) >= MIN_COMPATIBLE_VERSION => {
+                // Someone who asks us is worth knowing (the reference puts it in a rumor
+                // mill): a rumor ping verifies it, and then we can name it in answers. This
+                // is how nodes near each other in keyspace come to know each other.
+                let querier = NodeAddress {
+                    version: message.version.max(from.version),
+                    ..*from
+                };
+                self.store
+                    .insert(querier, from_ip6, RUMOR_REACH, false, now_ms);
             }
+            None => {}
         }
         let mut nodes = [NodeEntry {
             key: PublicKey([0; 32]),
@@ -375,6 +429,7 @@ impl<const N: usize> Router<N> {
             return;
         };
         let pending = self.pending.swap_remove(index);
+        self.stats.replies += 1;
 
         let responder = NodeAddress {
             version: message.version,
@@ -511,7 +566,7 @@ impl<const N: usize> Router<N> {
         rng: &mut impl CryptoRngCore,
         out: &mut impl RouterOut,
     ) {
-        if *ip6 == *self.store.my_ip6() {
+        if *ip6 == *self.store.my_ip6() && !quiet {
             return;
         }
         if !quiet {
@@ -539,6 +594,7 @@ impl<const N: usize> Router<N> {
                 }
                 _ => {
                     if !quiet {
+                        self.stats.searches_refused += 1;
                         out.event(RouterEvent::SearchFailed { target: *ip6 });
                     }
                     return;
@@ -549,12 +605,14 @@ impl<const N: usize> Router<N> {
             target: *ip6,
             started_ms: now_ms,
             asked: heapless::Vec::new(),
+            target_queries: 0,
             quiet,
         };
         if self.searches.push(search).is_err() {
             return;
         }
         if !quiet {
+            self.stats.searches_started += 1;
             out.event(RouterEvent::SearchStarted { target: *ip6 });
         }
         self.search_step(ip6, now_ms, rng, out);
@@ -580,15 +638,25 @@ impl<const N: usize> Router<N> {
                 .count();
             let exhausted = search.asked.is_full()
                 || now_ms.saturating_sub(search.started_ms) >= SEARCH_BUDGET_MS;
+            let target_in_flight = self
+                .pending
+                .iter()
+                .any(|p| p.purpose == Purpose::Search(*target) && p.ip6 == *target);
+            let may_ask_target = !target_in_flight && search.target_queries < MAX_TARGET_QUERIES;
             let candidate = if exhausted || in_flight >= SEARCH_CONCURRENCY {
                 None
             } else {
                 self.store
                     .iter()
                     .filter(|n| {
-                        n.reach > 0
-                            && n.address.version >= MIN_COMPATIBLE_VERSION
-                            && !search.asked.contains(&n.ip6)
+                        // The target is worth another try even after a timeout took its
+                        // reach to zero: nobody else can answer for it.
+                        n.address.version >= MIN_COMPATIBLE_VERSION
+                            && if n.ip6 == *target {
+                                may_ask_target
+                            } else {
+                                n.reach > 0 && !search.asked.contains(&n.ip6)
+                            }
                     })
                     .min_by_key(|n| xor_distance(&n.ip6, target))
                     .map(|n| (n.address, n.ip6))
@@ -600,7 +668,11 @@ impl<const N: usize> Router<N> {
                 return;
             };
             if let Some(s) = self.searches.iter_mut().find(|s| s.target == *target) {
-                let _ = s.asked.push(ip6);
+                if ip6 == *target {
+                    s.target_queries += 1;
+                } else {
+                    let _ = s.asked.push(ip6);
+                }
             }
             // Aimed at the target itself, the step is a `gp` with the 16-byte address (so
             // the target answers, and a session gets set up); otherwise `fn`.
@@ -640,10 +712,14 @@ impl<const N: usize> Router<N> {
         }
         match found {
             Some(node) => {
+                self.stats.searches_found += 1;
                 out.path_found(&node);
                 out.event(RouterEvent::RouteFound { node });
             }
-            None => out.event(RouterEvent::SearchFailed { target: *target }),
+            None => {
+                self.stats.searches_failed += 1;
+                out.event(RouterEvent::SearchFailed { target: *target })
+            }
         }
     }
 
@@ -683,6 +759,7 @@ impl<const N: usize> Router<N> {
                 .map(|(i, _)| i)
             {
                 let evicted = self.pending.swap_remove(oldest);
+                self.stats.pending_evicted += 1;
                 if let Purpose::UserPing(id) = evicted.purpose {
                     out.event(RouterEvent::PingTimeout {
                         id,
@@ -698,7 +775,15 @@ impl<const N: usize> Router<N> {
             sent_ms: now_ms,
             purpose,
         });
+        match purpose {
+            Purpose::Search(t) if !self.searches.iter().any(|s| s.target == t && s.quiet) => {
+                self.stats.search_queries += 1
+            }
+            Purpose::Maintenance | Purpose::Search(_) => self.stats.maintenance_queries += 1,
+            Purpose::UserPing(_) => self.stats.user_pings += 1,
+        }
         out.send_cjdht(to, &buf[..len]);
+        out.expect_reply(to, now_ms.saturating_add(QUERY_TIMEOUT_MS));
         true
     }
 
@@ -765,6 +850,7 @@ impl<const N: usize> Router<N> {
             .position(|p| now_ms.saturating_sub(p.sent_ms) >= QUERY_TIMEOUT_MS)
         {
             let p = self.pending.swap_remove(i);
+            self.stats.timeouts += 1;
             self.store.path_timed_out(&p.ip6, p.to.label);
             match p.purpose {
                 Purpose::Search(target) => self.search_step(&target, now_ms, rng, out),
@@ -822,13 +908,22 @@ impl<const N: usize> Router<N> {
                 );
             }
         }
-        // Fill the table: one quiet search for a random address if none is running.
-        if !self.store.is_empty() && self.store.len() < N && !self.searches.iter().any(|s| s.quiet)
-        {
-            let mut target = [0u8; 16];
-            rng.fill_bytes(&mut target);
-            target[0] = crate::identity::ADDRESS_PREFIX;
-            self.start_search(&Ip6(target), true, now_ms, rng, out);
+        // One quiet search if none is running: every other one for our own address, so
+        // that the nodes nearest us in keyspace (who answer searches for addresses near
+        // ours) learn of us and we of them; the rest for random addresses to fill the table.
+        if !self.store.is_empty() && !self.searches.iter().any(|s| s.quiet) {
+            self.self_lookup_next = !self.self_lookup_next;
+            let target = if self.self_lookup_next {
+                *self.store.my_ip6()
+            } else if self.store.len() < N {
+                let mut target = [0u8; 16];
+                rng.fill_bytes(&mut target);
+                target[0] = crate::identity::ADDRESS_PREFIX;
+                Ip6(target)
+            } else {
+                return;
+            };
+            self.start_search(&target, true, now_ms, rng, out);
         }
     }
 

@@ -292,6 +292,10 @@ struct Entry {
     last_use_ms: Option<u64>,
     last_search_ms: Option<u64>,
     last_setup_request_ms: Option<u64>,
+    /// The router sent a query over this session and waits for the reply until then:
+    /// evicting the session would lose the reply.
+    awaiting_reply_until_ms: Option<u64>,
+    created_ms: u64,
     last_activity_ms: u64,
     last_incoming_ms: Option<u64>,
     packets_in: u64,
@@ -483,6 +487,18 @@ impl<const S: usize, const Q: usize> SessionManager<S, Q> {
             self.dropped(reason);
         }
         self.drain_events(out);
+    }
+
+    /// The router expects an answer from `ip6` until `until_ms` (it just sent a query): the
+    /// session is kept over idle ones until the answer comes or the time passes.
+    pub fn expect_reply(&mut self, ip6: &Ip6, until_ms: u64) {
+        if let Some(e) = self
+            .index_for_ip6(ip6)
+            .and_then(|i| self.sessions.get_mut(i))
+            .and_then(Option::as_mut)
+        {
+            e.awaiting_reply_until_ms = Some(until_ms);
+        }
     }
 
     /// An IPv6 packet from TUN in buf[range] (headroom before it).
@@ -756,6 +772,9 @@ impl<const S: usize, const Q: usize> SessionManager<S, Q> {
 
         match header.content_type {
             ContentType::Cjdht => {
+                if let Some(e) = self.sessions.get_mut(index).and_then(Option::as_mut) {
+                    e.awaiting_reply_until_ms = None;
+                }
                 if let Some(msg) = buf.get(content) {
                     out.cjdht(&from, msg);
                 }
@@ -1157,8 +1176,7 @@ impl<const S: usize, const Q: usize> SessionManager<S, Q> {
         handle
     }
 
-    /// Put a new session in the table, evicting if it is full: the least recently used
-    /// session that is not established, else the least recently used one.
+    /// Put a new session in the table, evicting if it is full (see [`eviction_rank`]).
     fn insert(
         &mut self,
         crypto: Session,
@@ -1175,7 +1193,7 @@ impl<const S: usize, const Q: usize> SessionManager<S, Q> {
                     .iter()
                     .enumerate()
                     .filter_map(|(i, e)| e.as_ref().map(|e| (i, e)))
-                    .min_by_key(|(_, e)| (e.crypto.is_established(), e.last_activity_ms))
+                    .min_by_key(|(_, e)| eviction_rank(e, now_ms))
                     .map(|(i, _)| i)?;
                 let evicted = self.sessions.get_mut(victim)?.take()?;
                 self.stats.sessions_evicted += 1;
@@ -1187,6 +1205,8 @@ impl<const S: usize, const Q: usize> SessionManager<S, Q> {
             }
         };
         let receive_handle = self.allocate_handle();
+        let mut crypto = crypto;
+        crypto.setup_reset_after_inactivity_secs = SETUP_RESET_SECS;
         let key = *crypto.her_key();
         let slot = self.sessions.get_mut(index)?;
         *slot = Some(Entry {
@@ -1198,6 +1218,8 @@ impl<const S: usize, const Q: usize> SessionManager<S, Q> {
             last_use_ms: None,
             last_search_ms: None,
             last_setup_request_ms: None,
+            awaiting_reply_until_ms: None,
+            created_ms: now_ms,
             last_activity_ms: now_ms,
             last_incoming_ms: None,
             packets_in: 0,
@@ -1372,4 +1394,38 @@ fn decrypt_error_code(error: CryptoError, was_established: bool, is_handshake: b
         CryptoError::Replay(ReplayRejection::Duplicate | ReplayRejection::OutOfRange) => 14,
         _ => 16,
     }
+}
+
+/// An end-to-end handshake that hears nothing for this long starts over with a new Hello
+/// (the reference waits 10 s). A bounded table may have evicted the other side's half of the
+/// session, and until a fresh Hello the other side drops everything we send for an unknown
+/// handle; a round trip in a mesh is well under a second, so 4 s of silence is a stall.
+pub const SETUP_RESET_SECS: u32 = 4;
+
+/// A session this young is kept like one awaiting a reply: the other side's answer (to
+/// the handshake, or the user packet that follows it) is about one round trip away.
+pub const YOUNG_SESSION_MS: u64 = 2_000;
+/// User traffic this recent makes a session "hot": kept over everything else.
+pub const HOT_USE_MS: u64 = 10_000;
+
+/// Which session a full table gives up first (the smallest rank). A node's router talks to
+/// far more nodes than a small table holds, each exchange a query and a reply (often inside
+/// the handshake itself): once the reply is in, a router-only session is cheap to rebuild.
+/// So, from most to least kept: sessions with user traffic in the last [`HOT_USE_MS`];
+/// sessions whose router query awaits its reply; sessions younger than
+/// [`YOUNG_SESSION_MS`]; sessions that once carried user traffic; the rest. Within a class
+/// the least recently active goes first.
+fn eviction_rank(e: &Entry, now_ms: u64) -> (bool, bool, bool, bool, u64) {
+    let hot = e
+        .last_use_ms
+        .is_some_and(|t| now_ms.saturating_sub(t) < HOT_USE_MS);
+    let awaiting = e.awaiting_reply_until_ms.is_some_and(|t| t > now_ms);
+    let young = now_ms.saturating_sub(e.created_ms) < YOUNG_SESSION_MS;
+    (
+        hot,
+        awaiting,
+        young,
+        e.last_use_ms.is_some(),
+        e.last_activity_ms,
+    )
 }

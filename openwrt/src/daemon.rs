@@ -61,6 +61,97 @@ pub(crate) struct UdpLink {
     beacon_devices: Vec<String>,
     /// 0 off, 1 accept, 2 send.
     pub(crate) beacon_mode: u8,
+    /// `InterfaceController_interfaces` name when it is not derived from the socket
+    /// (`UDPInterface_new` names it after the address asked for, as the reference).
+    pub(crate) name: Option<String>,
+}
+
+/// A socket the admin API opened, to be added to the poll set.
+#[derive(Debug, Clone, Copy)]
+pub enum NewSocket {
+    Udp { idx: usize, v6: bool },
+    UdpBeacon(usize),
+}
+
+/// `UDPInterface_new`: a new link with one socket bound to `bind`; returns the link
+/// number and the bound address. The socket is registered by the daemon afterwards.
+pub(crate) fn new_udp_link(
+    node: &mut FcNode,
+    links: &mut Links,
+    pending: &mut Vec<NewSocket>,
+    bind: SocketAddr,
+    beacon_port: u16,
+    name: String,
+) -> Result<(u32, SocketAddr), String> {
+    let sock = udp_socket(bind, bind.is_ipv4(), false).map_err(|e| format!("bind({bind}): {e}"))?;
+    let bound = sock.local_addr().map_err(|e| e.to_string())?;
+    let link = node
+        .add_link(LinkKind::Udp)
+        .map_err(|_| "no more space to register with the switch.".to_string())?;
+    let v6 = bind.is_ipv6();
+    let _ = node.set_comm_port(link, bound.port());
+    links.udp.push(UdpLink {
+        link,
+        v4: None,
+        v6: None,
+        beacon: None,
+        beacon_port,
+        beacon_devices: Vec::new(),
+        beacon_mode: 0,
+        name: Some(name),
+    });
+    let idx = links.udp.len() - 1;
+    if v6 {
+        links.udp[idx].v6 = Some(sock);
+    } else {
+        links.udp[idx].v4 = Some(sock);
+    }
+    pending.push(NewSocket::Udp { idx, v6 });
+    log_info!("UDPInterface_new: UDP on {bound} (interface {})", link.0);
+    Ok((u32::from(link.0), bound))
+}
+
+/// `ETHInterface_beacon` on any link: 0 off, 1 accept, 2 send. A UDP link with a beacon
+/// port gets its beacon socket when beacons are first turned on.
+pub(crate) fn set_link_beacon(
+    node: &mut FcNode,
+    links: &mut Links,
+    pending: &mut Vec<NewSocket>,
+    if_num: u32,
+    state: u32,
+) -> Result<(), crate::admin::BeaconError> {
+    use crate::admin::BeaconError;
+    let udp = links.udp.iter().position(|u| u32::from(u.link.0) == if_num);
+    let eth = links.eth.iter().position(|e| u32::from(e.link.0) == if_num);
+    if udp.is_none() && eth.is_none() {
+        return Err(BeaconError::NoSuchInterface);
+    }
+    let mode = match state {
+        0..=2 => state as u8,
+        _ => return Err(BeaconError::InvalidState),
+    };
+    if let Some(i) = udp {
+        let u = &mut links.udp[i];
+        let _ = node.set_beacon(u.link, beacon_mode(mode));
+        u.beacon_mode = mode;
+        if u.beacon_devices.is_empty() {
+            u.beacon_devices = vec!["all".to_string()];
+        }
+        if mode > 0 && u.beacon.is_none() && u.beacon_port != 0 && u.v4.is_some() {
+            match udp_socket(SocketAddr::from(([0, 0, 0, 0], u.beacon_port)), true, true) {
+                Ok(b) => {
+                    u.beacon = Some(b);
+                    pending.push(NewSocket::UdpBeacon(i));
+                }
+                Err(e) => log_warn!("UDP beacons: cannot bind port {}: {e}", u.beacon_port),
+            }
+        }
+    } else if let Some(i) = eth {
+        let e = &mut links.eth[i];
+        let _ = node.set_beacon(e.link, beacon_mode(mode));
+        e.beacon = mode;
+    }
+    Ok(())
 }
 
 pub(crate) struct EthLink {
@@ -243,7 +334,7 @@ pub struct Daemon {
     passwords: Vec<String>,
 }
 
-fn udp_socket(bind: SocketAddr, broadcast: bool, reuse: bool) -> io::Result<UdpSocket> {
+pub(crate) fn udp_socket(bind: SocketAddr, broadcast: bool, reuse: bool) -> io::Result<UdpSocket> {
     let domain = if bind.is_ipv4() {
         Domain::IPV4
     } else {
@@ -357,16 +448,13 @@ impl Daemon {
             passwords: Vec::new(),
         };
         for p in &cfg.authorized_passwords {
-            if p.ipv6.is_some() {
-                log_warn!(
-                    "authorizedPasswords: the ipv6 restriction of user {:?} is not enforced",
-                    p.user.as_deref().unwrap_or("")
-                );
-            }
             d.node
-                .add_password(p.password.as_bytes(), p.user.as_deref().map(str::as_bytes))
+                .add_password_restricted(
+                    p.password.as_bytes(),
+                    p.user.as_deref().map(str::as_bytes),
+                    p.ipv6,
+                )
                 .map_err(|e| format!("authorizedPasswords: {e:?}"))?;
-            d.admin_state.users.push(p.user.clone().unwrap_or_default());
             d.passwords.push(p.password.clone());
         }
         d.open_udp(cfg)?;
@@ -439,6 +527,7 @@ impl Daemon {
                     beacon_port: iface.beacon_port,
                     beacon_devices: Vec::new(),
                     beacon_mode: 0,
+                    name: None,
                 });
                 self.links.udp.len() - 1
             };
@@ -659,6 +748,7 @@ impl Daemon {
             poll,
             admin_server,
             admin_state,
+            sources,
             ..
         } = self;
         for _ in 0..BATCH {
@@ -769,6 +859,9 @@ impl Daemon {
                                     log_debug!("admin reply to {from}: {e}");
                                 }
                             }
+                            for new in std::mem::take(&mut admin_state.new_sockets) {
+                                register_new_socket(poll, sources, links, new);
+                            }
                         }
                         Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
                         Err(_) => return false,
@@ -870,15 +963,13 @@ impl Daemon {
             if self.passwords.contains(&p.password) {
                 continue;
             }
-            match self
-                .node
-                .add_password(p.password.as_bytes(), p.user.as_deref().map(str::as_bytes))
-            {
+            match self.node.add_password_restricted(
+                p.password.as_bytes(),
+                p.user.as_deref().map(str::as_bytes),
+                p.ipv6,
+            ) {
                 Ok(()) => {
                     self.passwords.push(p.password.clone());
-                    self.admin_state
-                        .users
-                        .push(p.user.clone().unwrap_or_default());
                     added += 1;
                 }
                 Err(e) => log_warn!("SIGHUP: authorizedPasswords: {e:?}"),
@@ -986,6 +1077,27 @@ impl Daemon {
         }
         // Sockets and the TUN fd close when dropped.
         drop(self);
+    }
+}
+
+/// Add a socket the admin API opened to the poll set.
+fn register_new_socket(poll: &Poll, sources: &mut Vec<Source>, links: &mut Links, new: NewSocket) {
+    let (source, sock) = match new {
+        NewSocket::Udp { idx, v6 } => {
+            let u = links.udp.get_mut(idx);
+            let sock = u.and_then(|u| if v6 { u.v6.as_mut() } else { u.v4.as_mut() });
+            (Source::Udp { idx, v6 }, sock)
+        }
+        NewSocket::UdpBeacon(idx) => (
+            Source::UdpBeacon(idx),
+            links.udp.get_mut(idx).and_then(|u| u.beacon.as_mut()),
+        ),
+    };
+    let Some(sock) = sock else { return };
+    sources.push(source);
+    let tok = Token(sources.len() - 1);
+    if let Err(e) = poll.registry().register(sock, tok, Interest::READABLE) {
+        log_warn!("admin: cannot poll the new socket: {e}");
     }
 }
 

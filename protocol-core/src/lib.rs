@@ -10,6 +10,8 @@
 pub mod control;
 pub mod crypto;
 pub mod identity;
+#[cfg(feature = "mgmt")]
+pub mod mgmt;
 pub mod node;
 pub mod peering;
 pub mod router;

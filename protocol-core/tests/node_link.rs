@@ -794,3 +794,76 @@ fn beacon_hello_key_data_in_the_captured_order() {
         "no Repeat Hello"
     );
 }
+
+/// `RouterModule_pingNode`: A pings C two hops away (a session is set up first); the reply
+/// carries C's version and the path; with C's link cut the ping times out instead.
+#[test]
+fn router_ping_reaches_a_node_two_hops_away_and_times_out_when_cut() {
+    use protocol_core::identity::NodeAddress;
+    use protocol_core::node::RouterPingError;
+    use protocol_core::router::RouterEvent;
+    let mut net = Net::new(3, 11);
+    let ab = net.segment(LinkKind::Udp, &[0, 1]);
+    let bc = net.segment(LinkKind::Udp, &[1, 2]);
+    net.connect(ab, 0, 1, b"ab", b"a");
+    net.connect(bc, 2, 1, b"cb", b"c");
+    net.run(3_000);
+    let target = NodeAddress {
+        version: 0,
+        label: 0x153,
+        key: net.keys[2],
+    };
+    let now = net.now;
+    let id = net.nodes[0]
+        .router_ping(&target, now, &mut net.rngs[0], &mut net.ios[0])
+        .unwrap();
+    net.run(1_000);
+    let reply = net.ios[0].events.iter().find_map(|e| match e {
+        Event::Router(RouterEvent::PingReply {
+            id: i,
+            node,
+            rtt_ms,
+        }) if *i == id => Some((*node, *rtt_ms)),
+        _ => None,
+    });
+    let (node, rtt) = reply.expect("C answers the router ping");
+    assert_eq!(
+        (node.key, node.label, node.version),
+        (net.keys[2], 0x153, 22)
+    );
+    assert!(rtt < 1_000, "{rtt}");
+
+    // Ourselves and a path of zeros are refused.
+    let me = NodeAddress {
+        key: net.keys[0],
+        ..target
+    };
+    assert_eq!(
+        net.nodes[0].router_ping(&me, now, &mut net.rngs[0], &mut net.ios[0]),
+        Err(RouterPingError::IsSelf)
+    );
+    let nowhere = NodeAddress { label: 0, ..target };
+    assert_eq!(
+        net.nodes[0].router_ping(&nowhere, now, &mut net.rngs[0], &mut net.ios[0]),
+        Err(RouterPingError::BadPath)
+    );
+
+    net.segments[bc].up = false;
+    let now = net.now;
+    let id2 = net.nodes[0]
+        .router_ping(&target, now, &mut net.rngs[0], &mut net.ios[0])
+        .unwrap();
+    assert_ne!(id, id2);
+    net.run(4_000);
+    assert!(
+        net.ios[0].events.iter().any(|e| matches!(
+            e,
+            Event::Router(RouterEvent::PingTimeout { id: i, node }) if *i == id2 && node.key == net.keys[2]
+        )),
+        "no timeout reported"
+    );
+    assert!(!net.ios[0]
+        .events
+        .iter()
+        .any(|e| matches!(e, Event::Router(RouterEvent::PingReply { id: i, .. }) if *i == id2)));
+}

@@ -181,6 +181,27 @@ pub struct NodeCounters {
     pub drain_limit_hit: u64,
 }
 
+/// Why [`Node::router_ping`] sent nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RouterPingError {
+    /// That is our own key.
+    IsSelf,
+    /// Label 0 or all ones names no path.
+    BadPath,
+    /// The key's address is not in fc00::/8.
+    NotFcKey,
+}
+
+impl core::fmt::Display for RouterPingError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            RouterPingError::IsSelf => "cannot router-ping ourselves",
+            RouterPingError::BadPath => "label names no path",
+            RouterPingError::NotFcKey => "key's address is not in fc00::/8",
+        })
+    }
+}
+
 /// The whole node minus I/O.
 #[derive(Debug)]
 pub struct Node<const P: usize, const S: usize, const N: usize> {
@@ -715,6 +736,36 @@ impl<const P: usize, const S: usize, const N: usize> Node<P, S, N> {
         );
         self.drain(now_ms, rng, io);
         Ok(())
+    }
+
+    /// Router ping (CJDHT `pn`) of `node` over its path, as `RouterModule_pingNode`: the
+    /// answer comes back as `Event::Router(RouterEvent::PingReply { id, .. })` or
+    /// `PingTimeout` with the id returned here. The query travels in an end-to-end session,
+    /// so a node we have no session with gets a handshake first (as any CJDHT query does).
+    pub fn router_ping(
+        &mut self,
+        node: &NodeAddress,
+        now_ms: u64,
+        rng: &mut impl CryptoRngCore,
+        io: &mut impl Io,
+    ) -> Result<u32, RouterPingError> {
+        self.now_ms = self.now_ms.max(now_ms);
+        if node.key == *self.public_key() {
+            return Err(RouterPingError::IsSelf);
+        }
+        if node.label == 0 || node.label == u64::MAX {
+            return Err(RouterPingError::BadPath);
+        }
+        let mut out = RouterSink {
+            io: &mut *io,
+            queues: &mut self.queues,
+        };
+        let id = self
+            .router
+            .ping_node(node, now_ms, rng, &mut out)
+            .ok_or(RouterPingError::NotFcKey)?;
+        self.drain(now_ms, rng, io);
+        Ok(id)
     }
 
     /// Timers: keepalive pings, beacons, first pings of configured peers, session

@@ -77,6 +77,16 @@ pub enum RouterEvent {
     SearchFailed { target: Ip6 },
     /// A CJDHT message was refused.
     MessageDropped { error: MessageError },
+    /// The answer to [`Router::ping_node`]: `node` as it answered (its version, the path the
+    /// answer came over).
+    PingReply {
+        id: u32,
+        node: NodeAddress,
+        rtt_ms: u32,
+    },
+    /// [`Router::ping_node`] got no answer in [`QUERY_TIMEOUT_MS`] (or its query was pushed
+    /// out of a full pending table).
+    PingTimeout { id: u32, node: NodeAddress },
 }
 
 /// One node-store entry for stats / `dumpTable`.
@@ -100,6 +110,8 @@ enum Purpose {
     Maintenance,
     /// A step of the search for this target.
     Search(Ip6),
+    /// A ping someone asked for (`RouterModule_pingNode`); its id.
+    UserPing(u32),
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -390,12 +402,17 @@ impl<const N: usize> Router<N> {
             }
         }
 
-        if let Purpose::Search(target) = pending.purpose {
-            if target == from_ip6 {
-                self.finish_search(&target, Some(responder), out);
-            } else {
-                self.search_step(&target, now_ms, rng, out);
+        match pending.purpose {
+            Purpose::Search(target) if target == from_ip6 => {
+                self.finish_search(&target, Some(responder), out)
             }
+            Purpose::Search(target) => self.search_step(&target, now_ms, rng, out),
+            Purpose::UserPing(id) => out.event(RouterEvent::PingReply {
+                id,
+                node: responder,
+                rtt_ms: u32::try_from(now_ms.saturating_sub(pending.sent_ms)).unwrap_or(u32::MAX),
+            }),
+            Purpose::Maintenance => {}
         }
     }
 
@@ -641,7 +658,7 @@ impl<const N: usize> Router<N> {
         now_ms: u64,
         rng: &mut impl CryptoRngCore,
         out: &mut impl RouterOut,
-    ) {
+    ) -> bool {
         let mut txid = [0u8; TXID_LEN];
         txid[..2].copy_from_slice(LEGACY_TXID_PREFIX);
         txid[2..6].copy_from_slice(&self.next_handle.to_be_bytes());
@@ -654,7 +671,7 @@ impl<const N: usize> Router<N> {
         };
         let mut buf = [0u8; MAX_MESSAGE_LEN];
         let Ok(len) = emit_query(&mut buf, query, &txid, target, to.label) else {
-            return;
+            return false;
         };
         if self.pending.is_full() {
             // Forget the oldest query; its reply, if any, will be ignored.
@@ -665,7 +682,13 @@ impl<const N: usize> Router<N> {
                 .min_by_key(|(_, p)| p.sent_ms)
                 .map(|(i, _)| i)
             {
-                self.pending.swap_remove(oldest);
+                let evicted = self.pending.swap_remove(oldest);
+                if let Purpose::UserPing(id) = evicted.purpose {
+                    out.event(RouterEvent::PingTimeout {
+                        id,
+                        node: evicted.to,
+                    });
+                }
             }
         }
         let _ = self.pending.push(Pending {
@@ -676,6 +699,7 @@ impl<const N: usize> Router<N> {
             purpose,
         });
         out.send_cjdht(to, &buf[..len]);
+        true
     }
 
     /// Send a `pn` to `node` (router ping); the answer refreshes its reach.
@@ -699,6 +723,31 @@ impl<const N: usize> Router<N> {
         );
     }
 
+    /// Ping `node` on request (admin `RouterModule_pingNode`); the answer is reported as
+    /// [`RouterEvent::PingReply`] or [`RouterEvent::PingTimeout`] with the returned id, and
+    /// refreshes the node's reach like any reply. `None` if `node`'s key has no fc address.
+    pub fn ping_node(
+        &mut self,
+        node: &NodeAddress,
+        now_ms: u64,
+        rng: &mut impl CryptoRngCore,
+        out: &mut impl RouterOut,
+    ) -> Option<u32> {
+        let ip6 = node.key.address().ok()?;
+        let id = self.next_handle;
+        self.send_query(
+            node,
+            ip6,
+            QUERY_PING,
+            &[],
+            Purpose::UserPing(id),
+            now_ms,
+            rng,
+            out,
+        )
+        .then_some(id)
+    }
+
     /// The known path to `ip6`, if it still works.
     pub fn lookup(&self, ip6: &Ip6) -> Option<NodeAddress> {
         self.store
@@ -717,8 +766,10 @@ impl<const N: usize> Router<N> {
         {
             let p = self.pending.swap_remove(i);
             self.store.path_timed_out(&p.ip6, p.to.label);
-            if let Purpose::Search(target) = p.purpose {
-                self.search_step(&target, now_ms, rng, out);
+            match p.purpose {
+                Purpose::Search(target) => self.search_step(&target, now_ms, rng, out),
+                Purpose::UserPing(id) => out.event(RouterEvent::PingTimeout { id, node: p.to }),
+                Purpose::Maintenance => {}
             }
         }
         // Searches past their budget end.

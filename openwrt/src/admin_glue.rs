@@ -14,9 +14,10 @@ use rand_core::OsRng;
 
 use crate::admin::{
     AdminApi, BeaconError, BeaconState, IfaceRow, NodeDetail, NodeInfo, NodeRow, PeerRow,
-    PeerState, PingResult, PingTicket, SessionRow, UdpConnect,
+    PeerState, PingResult, PingTicket, RouterPong, RouterPongFrom, SessionRow, UdpConnect,
 };
 use crate::daemon::{FcNode, Links, NewSocket};
+use protocol_core::router::QUERY_TIMEOUT_MS;
 
 /// Our protocol version, as `Core_nodeInfo` and node addresses print it.
 const VERSION: u32 = 22;
@@ -28,6 +29,8 @@ pub struct PendingPing {
     pub to: SocketAddr,
     /// Switch ping path; `None` for pings completed at the next turn of the loop.
     pub path: Option<u64>,
+    /// Router ping id ([`protocol_core::node::Node::router_ping`]).
+    pub router_id: Option<u32>,
     pub sent_ms: u64,
     pub deadline_ms: u64,
     /// Set for pings that ended before `handle` returned (refused, unsupported).
@@ -99,6 +102,7 @@ impl Api<'_> {
             ticket,
             to: self.from,
             path,
+            router_id: None,
             sent_ms: self.now_ms,
             deadline_ms: self.now_ms + u64::from(timeout_ms.max(1)),
             immediate: None,
@@ -113,6 +117,7 @@ impl Api<'_> {
             ticket,
             to: self.from,
             path: None,
+            router_id: None,
             sent_ms: self.now_ms,
             deadline_ms: self.now_ms,
             immediate: Some(result),
@@ -477,16 +482,82 @@ impl AdminApi for Api<'_> {
         ticket
     }
 
-    fn router_ping(&mut self, target: &str, _timeout_ms: u32) -> PingTicket {
-        let known = NodeAddress::parse(target).is_ok()
-            || Ip6::parse(target).is_ok()
-            || protocol_core::identity::parse_label(target).is_ok();
-        let text = if known {
-            "router ping is not supported by this node yet"
+    fn router_ping(&mut self, target: &str, timeout_ms: u32) -> PingTicket {
+        // `getNode`: a label must be a known node's path, an address must be in the store;
+        // a full `v22.<path>.<key>.k` is pinged as given.
+        let my_key = *self.node.public_key();
+        let node = if target.len() == 19 {
+            let label = protocol_core::identity::parse_label(target).unwrap_or(0);
+            if label == 1 {
+                None
+            } else {
+                let found = self
+                    .node
+                    .router()
+                    .nodes()
+                    .find(|n| n.address.label == label)
+                    .map(|n| n.address);
+                match found {
+                    Some(a) => Some(a),
+                    None => return self.immediate(PingResult::Error("not_found".into())),
+                }
+            }
+        } else if let Some(ip) = crate::admin::parse_ip6_text(target) {
+            let ip = Ip6(ip.octets());
+            if my_key.address().ok() == Some(ip) {
+                None
+            } else {
+                match self.node.router().lookup(&ip) {
+                    Some(a) => Some(a),
+                    None => return self.immediate(PingResult::Error("not_found".into())),
+                }
+            }
         } else {
-            "parse_path"
+            match NodeAddress::parse(target) {
+                Ok(a) if a.key == my_key => None,
+                Ok(a) => Some(a),
+                Err(_) => return self.immediate(PingResult::Error("parse_path".into())),
+            }
         };
-        self.immediate(PingResult::Error(text.into()))
+        let Some(node) = node else {
+            // Ourselves: the reference's router answers its own ping at once.
+            let ip6 = my_key.address().map(|a| ip_string(&a)).unwrap_or_default();
+            return self.immediate(PingResult::Router(RouterPong {
+                from: Some(RouterPongFrom {
+                    addr: node_addr(VERSION, 1, &my_key),
+                    ip6,
+                    path: 1,
+                    version_bin: None,
+                    protocol: Some(i64::from(VERSION)),
+                }),
+                ms: 0,
+            }));
+        };
+        // The router gives up after its query timeout; a shorter admin timeout ends sooner.
+        let timeout = match timeout_ms {
+            0 => QUERY_TIMEOUT_MS as u32 + 500,
+            t => t,
+        };
+        let Some(ticket) = self.new_ticket(None, timeout) else {
+            return self.immediate(PingResult::Error(
+                "no open slots to store ping, try later.".into(),
+            ));
+        };
+        match self
+            .node
+            .router_ping(&node, self.now_ms, &mut OsRng, self.links)
+        {
+            Ok(id) => {
+                if let Some(p) = self.state.pings.iter_mut().find(|p| p.ticket == ticket) {
+                    p.router_id = Some(id);
+                }
+                ticket
+            }
+            Err(_) => {
+                self.state.pings.retain(|p| p.ticket != ticket);
+                self.immediate(PingResult::Error("not_found".into()))
+            }
+        }
     }
 
     fn pid(&self) -> u32 {

@@ -15,10 +15,13 @@ use protocol_core::node::{
     BeaconMode, Event, Io, LinkAddr, LinkId, LinkKind, Node, PeerConfig, IPV6_HEADROOM,
     NODE_HEADROOM,
 };
+use protocol_core::router::RouterEvent;
 use rand_core::OsRng;
 use socket2::{Domain, Protocol, Socket, Type};
 
-use crate::admin::{AdminServer, PingResult, SwitchPingOutcome, SwitchPong};
+use crate::admin::{
+    AdminServer, PingResult, RouterPong, RouterPongFrom, SwitchPingOutcome, SwitchPong,
+};
 use crate::admin_glue::{AdminState, Api};
 use crate::config::{Config, EthInterface, PeerEntry};
 use crate::{log_debug, log_info, log_warn, sys};
@@ -1018,6 +1021,45 @@ impl Daemon {
         let events = std::mem::take(&mut self.links.recent_events);
         let mut done: Vec<(usize, PingResult)> = Vec::new();
         for ev in events {
+            if let Event::Router(r) = &ev {
+                let (id, result) = match r {
+                    RouterEvent::PingReply { id, node, rtt_ms } => (
+                        *id,
+                        RouterPong {
+                            from: Some(RouterPongFrom {
+                                addr: format!(
+                                    "v{}.{}.{}",
+                                    node.version,
+                                    label_to_string(node.label),
+                                    node.key.to_k_string()
+                                ),
+                                ip6: node
+                                    .key
+                                    .address()
+                                    .map(|a| a.to_full_string().to_string())
+                                    .unwrap_or_default(),
+                                path: node.label,
+                                version_bin: None,
+                                protocol: Some(i64::from(node.version)),
+                            }),
+                            ms: *rtt_ms,
+                        },
+                    ),
+                    RouterEvent::PingTimeout { id, .. } => (*id, RouterPong { from: None, ms: 0 }),
+                    _ => continue,
+                };
+                let taken = |i: usize| done.iter().any(|(j, _)| *j == i);
+                let found = (0..self.admin_state.pings.len())
+                    .find(|&i| self.admin_state.pings[i].router_id == Some(id) && !taken(i));
+                if let Some(i) = found {
+                    let mut result = result;
+                    if result.from.is_none() {
+                        result.ms = now.saturating_sub(self.admin_state.pings[i].sent_ms) as u32;
+                    }
+                    done.push((i, PingResult::Router(result)));
+                }
+                continue;
+            }
             let (path, outcome, version) = match ev {
                 Event::SwitchPong { from_path, version } => {
                     (from_path, SwitchPingOutcome::Pong, version)

@@ -991,7 +991,7 @@ fn admin_interfaces_and_node_store_on_a_running_daemon() {
     lab.wait_log(1, &format!("peer up {a_pub}"), 20);
     // The node store learns A as a one-hop child of B (give the router a moment).
     let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
+    let a_label = loop {
         let b = admin_calls(
             &lab.ns[1],
             None,
@@ -1018,9 +1018,63 @@ fn admin_interfaces_and_node_store_on_a_running_daemon() {
                 text(&r, "routeLabel"),
                 "{r:?}"
             );
-            break;
+            break text(&r, "routeLabel").to_string();
         }
         assert!(Instant::now() < deadline, "A never in B's node store");
         std::thread::sleep(Duration::from_millis(500));
+    };
+
+    // RouterModule_pingNode by address, by label and by full address; unknown targets.
+    let a_full = format!("v22.{a_label}.{a_pub}");
+    let b = admin_calls(
+        &lab.ns[1],
+        Some("adm"),
+        vec![
+            (
+                "RouterModule_pingNode",
+                BDict::new().with("path", address(&ka).as_str()),
+            ),
+            (
+                "RouterModule_pingNode",
+                BDict::new().with("path", a_label.as_str()),
+            ),
+            (
+                "RouterModule_pingNode",
+                BDict::new()
+                    .with("path", a_full.as_str())
+                    .with("timeout", 2000i64),
+            ),
+            (
+                "RouterModule_pingNode",
+                BDict::new().with("path", "fc00::1"),
+            ),
+            (
+                "RouterModule_pingNode",
+                BDict::new().with("path", "0000.0000.0000.0f15"),
+            ),
+            (
+                "RouterModule_pingNode",
+                BDict::new().with("path", "nonsense"),
+            ),
+            (
+                "RouterModule_pingNode",
+                BDict::new().with("path", address(&kb).as_str()),
+            ),
+        ],
+    );
+    for r in &b[..3] {
+        assert_eq!(text(r, "result"), "pong", "{r:?}");
+        assert_eq!(text(r, "addr"), a_full.as_str(), "{r:?}");
+        assert_eq!(
+            text(r, "from"),
+            format!("{}@{a_label}", address(&ka)).as_str(),
+            "{r:?}"
+        );
+        assert_eq!(int(r, "protocol"), 22, "{r:?}");
     }
+    assert_eq!(text(&b[3], "error"), "not_found", "{:?}", b[3]);
+    assert_eq!(text(&b[4], "error"), "not_found", "{:?}", b[4]);
+    assert_eq!(text(&b[5], "error"), "parse_path", "{:?}", b[5]);
+    assert_eq!(text(&b[6], "result"), "pong", "{:?}", b[6]);
+    assert!(text(&b[6], "addr").ends_with(b_pub.as_str()), "{:?}", b[6]);
 }

@@ -423,7 +423,7 @@ fn run_ip(args: &[&str]) -> Result<(), String> {
 impl Daemon {
     pub fn new(cfg: &Config) -> Result<Daemon, String> {
         let poll = Poll::new().map_err(|e| format!("epoll: {e}"))?;
-        let node: Box<FcNode> = Box::new(FcNode::new(cfg.private_key.clone(), &mut OsRng));
+        let node = new_node(cfg.private_key.clone())?;
         let mut d = Daemon {
             node,
             links: Links {
@@ -1120,6 +1120,23 @@ impl Daemon {
         // Sockets and the TUN fd close when dropped.
         drop(self);
     }
+}
+
+/// The node, built on a short-lived thread: `Node::new` returns it by value, so its
+/// construction (and the move into the box) passes through the stack, and the pages it
+/// touches there would stay resident in the main thread for the daemon's whole life. A
+/// thread's stack is unmapped when it ends.
+fn new_node(key: protocol_core::identity::PrivateKey) -> Result<Box<FcNode>, String> {
+    let size = std::mem::size_of::<FcNode>();
+    let node = std::thread::Builder::new()
+        .name("fc00d-init".into())
+        .stack_size(4 * size + (256 << 10))
+        .spawn(move || Box::new(FcNode::new(key, &mut OsRng)))
+        .map_err(|e| format!("cannot start the init thread: {e}"))?
+        .join()
+        .map_err(|_| "node construction failed".to_string())?;
+    log_debug!("node state: {size} bytes");
+    Ok(node)
 }
 
 /// Add a socket the admin API opened to the poll set.

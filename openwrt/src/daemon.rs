@@ -16,7 +16,8 @@ use protocol_core::node::{
     NODE_HEADROOM,
 };
 use protocol_core::router::RouterEvent;
-use rand_core::OsRng;
+use rand_chacha::ChaCha20Rng;
+use rand_core::{OsRng, SeedableRng};
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::admin::{
@@ -335,7 +336,14 @@ pub struct Daemon {
     pub config_path: Option<std::path::PathBuf>,
     /// Passwords given to the node so far (SIGHUP adds only new ones).
     passwords: Vec<String>,
+    /// The node draws randomness on every packet; a getrandom(2) call each time cost more
+    /// than the sealing. ChaCha20 keyed from the OS, re-keyed every [`RESEED_MS`].
+    rng: ChaCha20Rng,
+    next_reseed: u64,
 }
+
+/// How often the packet-path RNG takes a fresh key from the OS.
+const RESEED_MS: u64 = 60_000;
 
 pub(crate) fn udp_socket(bind: SocketAddr, broadcast: bool, reuse: bool) -> io::Result<UdpSocket> {
     let domain = if bind.is_ipv4() {
@@ -449,6 +457,8 @@ impl Daemon {
             tun_name: None,
             config_path: None,
             passwords: Vec::new(),
+            rng: ChaCha20Rng::from_rng(OsRng).map_err(|e| format!("getrandom: {e}"))?,
+            next_reseed: RESEED_MS,
         };
         for p in &cfg.authorized_passwords {
             d.node
@@ -752,6 +762,7 @@ impl Daemon {
             admin_server,
             admin_state,
             sources,
+            rng,
             ..
         } = self;
         for _ in 0..BATCH {
@@ -776,7 +787,7 @@ impl Daemon {
                             NODE_HEADROOM,
                             n,
                             now,
-                            &mut OsRng,
+                            rng,
                             links,
                         ),
                         Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
@@ -804,7 +815,7 @@ impl Daemon {
                             NODE_HEADROOM,
                             n,
                             now,
-                            &mut OsRng,
+                            rng,
                             links,
                         ),
                         Err(err) if err.kind() == io::ErrorKind::WouldBlock => return false,
@@ -830,7 +841,7 @@ impl Daemon {
                         &mut buf[IPV6_HEADROOM..IPV6_HEADROOM + RECV_BUF],
                     ) {
                         Ok(n) if n >= 40 && buf[IPV6_HEADROOM] >> 4 == 6 => {
-                            node.handle_ipv6(buf, IPV6_HEADROOM, n, now, &mut OsRng, links)
+                            node.handle_ipv6(buf, IPV6_HEADROOM, n, now, rng, links)
                         }
                         Ok(_) => links.drops.tun_not_ipv6 += 1,
                         Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
@@ -889,6 +900,12 @@ impl Daemon {
                 self.reload();
             }
             let now = self.clock.now_ms();
+            if now >= self.next_reseed {
+                self.next_reseed = now + RESEED_MS;
+                if let Ok(fresh) = ChaCha20Rng::from_rng(OsRng) {
+                    self.rng = fresh;
+                }
+            }
             if now >= self.next_rescan {
                 self.next_rescan = now + RESCAN_MS;
                 self.rescan_eth();
@@ -1109,7 +1126,7 @@ impl Daemon {
     fn poll_node(&mut self) {
         let now = self.clock.now_ms();
         if now >= self.node.poll_at() {
-            self.node.poll(now, &mut OsRng, &mut self.links);
+            self.node.poll(now, &mut self.rng, &mut self.links);
         }
     }
 

@@ -568,3 +568,76 @@ impl AdminApi for Api<'_> {
         self.state.exit_requested = true;
     }
 }
+
+/// The admin API over a real node with no sockets and no TUN (`UDPInterface_new` is
+/// refused): what the daemon does with a request datagram, minus the network. For fuzzing
+/// and tests.
+pub struct AdminHarness {
+    node: Box<FcNode>,
+    links: Links,
+    state: AdminState,
+    server: crate::admin::AdminServer,
+    now_ms: u64,
+}
+
+impl AdminHarness {
+    /// A node with `key`, admin `password` (as in the config; `"NONE"` = no auth).
+    pub fn new(key: protocol_core::identity::PrivateKey, password: Option<String>) -> Self {
+        AdminHarness {
+            node: Box::new(FcNode::new(key, &mut OsRng)),
+            links: Links::sandbox(),
+            state: AdminState::default(),
+            server: crate::admin::AdminServer::new(password),
+            now_ms: 1,
+        }
+    }
+
+    /// One request datagram from `from`: the immediate reply, then the replies to pings
+    /// that ended by `advance_ms` later (timeouts included), as the daemon would send them.
+    pub fn handle(
+        &mut self,
+        request: &[u8],
+        now_secs: u64,
+        advance_ms: u64,
+        from: SocketAddr,
+    ) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        let mut api = Api {
+            node: &mut self.node,
+            links: &mut self.links,
+            state: &mut self.state,
+            now_ms: self.now_ms,
+            from,
+        };
+        if let Some(reply) = self.server.handle(request, now_secs, &mut api) {
+            out.push(reply);
+        }
+        self.now_ms = self.now_ms.saturating_add(advance_ms.min(1 << 40));
+        self.node.poll(self.now_ms, &mut OsRng, &mut self.links);
+        self.links.take_events();
+        let now = self.now_ms;
+        let (done, pending): (Vec<PendingPing>, Vec<PendingPing>) =
+            std::mem::take(&mut self.state.pings)
+                .into_iter()
+                .partition(|p| p.immediate.is_some() || now >= p.deadline_ms);
+        self.state.pings = pending;
+        for mut p in done {
+            let result = p.immediate.take().unwrap_or_else(|| {
+                PingResult::Switch(crate::admin::SwitchPong::new(
+                    crate::admin::SwitchPingOutcome::Timeout,
+                    now.saturating_sub(p.sent_ms) as u32,
+                    0,
+                ))
+            });
+            if let Some(reply) = self.server.complete(p.ticket, result) {
+                out.push(reply);
+            }
+        }
+        out
+    }
+
+    /// Whether a request asked the daemon to exit.
+    pub fn exit_requested(&self) -> bool {
+        self.state.exit_requested
+    }
+}

@@ -87,6 +87,9 @@ pub(crate) fn new_udp_link(
     beacon_port: u16,
     name: String,
 ) -> Result<(u32, SocketAddr), String> {
+    if links.sandbox {
+        return Err(format!("bind({bind}): no sockets in this sandbox"));
+    }
     let sock = udp_socket(bind, bind.is_ipv4(), false).map_err(|e| format!("bind({bind}): {e}"))?;
     let bound = sock.local_addr().map_err(|e| e.to_string())?;
     let link = node
@@ -189,6 +192,37 @@ pub(crate) struct Links {
     broadcasts: Vec<(String, std::net::Ipv4Addr)>,
     /// Events for the admin API (pongs); bounded.
     recent_events: Vec<Event>,
+    /// See [`Links::sandbox`].
+    sandbox: bool,
+}
+
+impl Links {
+    fn new(broadcasts: Vec<(String, std::net::Ipv4Addr)>) -> Links {
+        Links {
+            udp: Vec::new(),
+            eth: Vec::new(),
+            tun: None,
+            drops: Drops::default(),
+            beacon_error_logged: false,
+            broadcasts,
+            recent_events: Vec::new(),
+            sandbox: false,
+        }
+    }
+
+    /// No interfaces, no TUN, and `UDPInterface_new` refused: for driving the admin API
+    /// against a real node without touching the network (fuzzing, tests).
+    pub(crate) fn sandbox() -> Links {
+        Links {
+            sandbox: true,
+            ..Links::new(Vec::new())
+        }
+    }
+
+    /// Events kept for the admin API (pongs), oldest first.
+    pub(crate) fn take_events(&mut self) -> Vec<Event> {
+        std::mem::take(&mut self.recent_events)
+    }
 }
 
 impl Io for Links {
@@ -434,15 +468,7 @@ impl Daemon {
         let node = new_node(cfg.private_key.clone())?;
         let mut d = Daemon {
             node,
-            links: Links {
-                udp: Vec::new(),
-                eth: Vec::new(),
-                tun: None,
-                drops: Drops::default(),
-                beacon_error_logged: false,
-                broadcasts: sys::ipv4_broadcasts(),
-                recent_events: Vec::new(),
-            },
+            links: Links::new(sys::ipv4_broadcasts()),
             poll,
             sources: Vec::new(),
             clock: Clock(Instant::now()),

@@ -225,7 +225,7 @@ pub fn execute(
                 Err(_) => Response::Error(DeviceError::TableFull),
             }
         }
-        Request::RemovePassword { user } => match node.remove_password(user.as_bytes()) {
+        Request::RemovePassword { user } => match node.remove_passwords(user.as_bytes()) {
             0 => Response::Error(DeviceError::NotFound),
             _ => Response::Done,
         },

@@ -5,16 +5,19 @@ use std::net::SocketAddr;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use protocol_core::crypto::session::State as CryptoState;
+use protocol_core::crypto::AddUserError;
 use protocol_core::identity::{label_to_string, Ip6, NodeAddress, PublicKey};
 use protocol_core::node::{LinkAddr, PeerConfig};
+use protocol_core::switch::label::{log2, routes_through, unsplice};
 use protocol_core::switch::EncodingScheme;
 use rand_core::OsRng;
 
 use crate::admin::{
-    AdminApi, BeaconState, IfaceRow, NodeInfo, NodeRow, PeerRow, PeerState, PingResult, PingTicket,
-    SessionRow, UdpConnect,
+    AdminApi, BeaconError, BeaconState, IfaceRow, NodeDetail, NodeInfo, NodeRow, PeerRow,
+    PeerState, PingResult, PingTicket, RouterPong, RouterPongFrom, SessionRow, UdpConnect,
 };
-use crate::daemon::{FcNode, Links};
+use crate::daemon::{FcNode, Links, NewSocket};
+use protocol_core::router::QUERY_TIMEOUT_MS;
 
 /// Our protocol version, as `Core_nodeInfo` and node addresses print it.
 const VERSION: u32 = 22;
@@ -26,6 +29,8 @@ pub struct PendingPing {
     pub to: SocketAddr,
     /// Switch ping path; `None` for pings completed at the next turn of the loop.
     pub path: Option<u64>,
+    /// Router ping id ([`protocol_core::node::Node::router_ping`]).
+    pub router_id: Option<u32>,
     pub sent_ms: u64,
     pub deadline_ms: u64,
     /// Set for pings that ended before `handle` returned (refused, unsupported).
@@ -37,9 +42,10 @@ pub struct PendingPing {
 pub struct AdminState {
     pub pings: Vec<PendingPing>,
     pub next_ticket: u64,
-    /// Logins of authorizedPasswords, in the order they were added.
-    pub users: Vec<String>,
     pub exit_requested: bool,
+    /// Sockets opened by `UDPInterface_new` / `ETHInterface_beacon`, for the daemon to add
+    /// to its poll set once the request is handled.
+    pub new_sockets: Vec<NewSocket>,
 }
 
 /// Most pings in flight; more are refused as the reference refuses them.
@@ -96,6 +102,7 @@ impl Api<'_> {
             ticket,
             to: self.from,
             path,
+            router_id: None,
             sent_ms: self.now_ms,
             deadline_ms: self.now_ms + u64::from(timeout_ms.max(1)),
             immediate: None,
@@ -110,12 +117,53 @@ impl Api<'_> {
             ticket,
             to: self.from,
             path: None,
+            router_id: None,
             sent_ms: self.now_ms,
             deadline_ms: self.now_ms,
             immediate: Some(result),
         });
         ticket
     }
+    /// The node-store tree as the reference keeps it, rebuilt from paths: a node's parent
+    /// is the known node with the longest path its own path runs through (we, path 1, for
+    /// peers). `(parent ip6, parent path)` of `path`.
+    fn parent_of(&self, path: u64) -> (String, u64) {
+        let me = self.node.public_key().address().map(|a| ip_string(&a));
+        self.node
+            .router()
+            .nodes()
+            .filter(|n| n.address.label != path && n.address.label > 1)
+            .filter(|n| routes_through(path, n.address.label))
+            .max_by_key(|n| log2(n.address.label))
+            .map(|n| (ip_string(&n.ip6), n.address.label))
+            .unwrap_or_else(|| (me.unwrap_or_default(), 1))
+    }
+
+    fn children_of(&self, path: u64) -> u32 {
+        self.node
+            .router()
+            .nodes()
+            .filter(|n| n.address.label != path && n.address.label > 1)
+            .filter(|n| self.parent_of(n.address.label).1 == path)
+            .count() as u32
+    }
+}
+
+/// Devices `getifaddrs` would list as `AF_PACKET`: every link, by interface index.
+fn packet_devices() -> Result<Vec<String>, String> {
+    let dir = std::fs::read_dir("/sys/class/net").map_err(|e| format!("getifaddrs() -> {e}"))?;
+    let mut devs: Vec<(u32, String)> = dir
+        .flatten()
+        .filter_map(|e| {
+            let index = std::fs::read_to_string(e.path().join("ifindex")).ok()?;
+            Some((
+                index.trim().parse().ok()?,
+                e.file_name().to_string_lossy().into_owned(),
+            ))
+        })
+        .collect();
+    devs.sort();
+    Ok(devs.into_iter().map(|(_, name)| name).collect())
 }
 
 impl AdminApi for Api<'_> {
@@ -188,6 +236,79 @@ impl AdminApi for Api<'_> {
             .collect()
     }
 
+    fn new_udp(
+        &mut self,
+        bind: SocketAddr,
+        beacon_port: u16,
+        name: &str,
+    ) -> Result<(u32, String), String> {
+        let (link, bound) = crate::daemon::new_udp_link(
+            self.node,
+            self.links,
+            &mut self.state.new_sockets,
+            bind,
+            beacon_port,
+            name.to_string(),
+        )?;
+        Ok((link, bound.to_string()))
+    }
+
+    fn set_beacon(&mut self, if_num: u32, state: u32) -> Result<(), BeaconError> {
+        crate::daemon::set_link_beacon(
+            self.node,
+            self.links,
+            &mut self.state.new_sockets,
+            if_num,
+            state,
+        )
+    }
+
+    fn eth_devices(&self) -> Result<Vec<String>, String> {
+        packet_devices()
+    }
+
+    fn node_for_addr(&self, ip: Option<std::net::Ipv6Addr>) -> Option<NodeDetail> {
+        let key = *self.node.public_key();
+        let my_ip = key.address().ok()?;
+        let me = ip_string(&my_ip);
+        let scheme = EncodingScheme::v358();
+        match ip {
+            Some(ip) if ip.octets() != *my_ip.as_bytes() => {
+                let n = self
+                    .node
+                    .router()
+                    .nodes()
+                    .find(|n| *n.ip6.as_bytes() == ip.octets())?;
+                let path = n.address.label;
+                let (parent_ip6, parent_path) = self.parent_of(path);
+                let parent_child_label = unsplice(path, parent_path);
+                Some(NodeDetail {
+                    protocol_version: n.address.version,
+                    key: n.address.key.to_k_string().to_string(),
+                    link_count: self.children_of(path) + 1,
+                    cost: u64::from(u32::MAX - n.reach.min(u32::MAX - 1)),
+                    is_one_hop: scheme.is_one_hop(parent_child_label),
+                    encoding_scheme: scheme,
+                    parent_ip6,
+                    parent_child_label,
+                    route_label: path,
+                })
+            }
+            // Ourselves: our self-route link plus one per node hanging off us.
+            _ => Some(NodeDetail {
+                protocol_version: VERSION,
+                key: key.to_k_string().to_string(),
+                link_count: self.children_of(1) + 2,
+                cost: 0,
+                encoding_scheme: scheme,
+                parent_ip6: me,
+                parent_child_label: 1,
+                is_one_hop: false,
+                route_label: 1,
+            }),
+        }
+    }
+
     fn interfaces(&self) -> Vec<IfaceRow> {
         let beacon = |mode: u8| match mode {
             2 => BeaconState::Sending,
@@ -204,7 +325,10 @@ impl AdminApi for Api<'_> {
             let local = sock.local_addr().map(|a| a.to_string()).unwrap_or_default();
             rows.push(IfaceRow {
                 if_num: u.link.0 as u32,
-                name: format!("UDP/{family}/{local}"),
+                name: u
+                    .name
+                    .clone()
+                    .unwrap_or_else(|| format!("UDP/{family}/{local}")),
                 beacon_state: beacon(u.beacon_mode),
             });
         }
@@ -246,10 +370,12 @@ impl AdminApi for Api<'_> {
             .address
             .parse()
             .map_err(|_| "unable to parse ip address and port.".to_string())?;
+        // Interface numbers are link numbers, shared with Ethernet as in the reference.
         let udp = self
             .links
             .udp
-            .get(req.interface_number as usize)
+            .iter()
+            .find(|u| u.link.0 as u32 == req.interface_number)
             .ok_or_else(|| "no such interface for interfaceNumber".to_string())?;
         let fits = if addr.is_ipv4() {
             udp.v4.is_some()
@@ -307,28 +433,36 @@ impl AdminApi for Api<'_> {
         &mut self,
         password: &str,
         user: Option<&str>,
-        _ipv6: Option<&str>,
+        ipv6: Option<&str>,
     ) -> Result<(), String> {
-        let login = user.unwrap_or("");
+        // The admin layer has checked `ipv6` parses; a non-fc address can match no key.
+        let ipv6 = ipv6
+            .and_then(crate::admin::parse_ip6_text)
+            .map(|ip| Ip6(ip.octets()));
         self.node
-            .add_password(password.as_bytes(), user.map(str::as_bytes))
-            .map_err(|e| match format!("{e:?}").as_str() {
-                s if s.contains("Duplicate") || s.contains("Already") => {
-                    "Password already added.".to_string()
-                }
+            .add_password_restricted(password.as_bytes(), user.map(str::as_bytes), ipv6)
+            .map_err(|e| match e {
+                AddUserError::DuplicateLogin => "Password already added.".to_string(),
                 _ => "Unknown error.".to_string(),
-            })?;
-        self.state.users.push(login.to_string());
-        Ok(())
+            })
     }
 
     fn list_users(&self) -> Vec<String> {
-        self.state.users.clone()
+        self.node
+            .peering()
+            .ca
+            .users
+            .logins()
+            .map(|l| String::from_utf8_lossy(l).into_owned())
+            .collect()
     }
 
-    fn remove_user(&mut self, _user: &str) -> Result<(), String> {
-        // The node has no call to drop a password yet.
-        Err("Unknown error.".into())
+    fn remove_user(&mut self, user: &str) -> Result<(), String> {
+        if self.node.remove_passwords(user.as_bytes()) > 0 {
+            Ok(())
+        } else {
+            Err("Unknown error.".into())
+        }
     }
 
     fn switch_ping(&mut self, path: u64, data: &[u8], timeout_ms: u32) -> PingTicket {
@@ -348,16 +482,82 @@ impl AdminApi for Api<'_> {
         ticket
     }
 
-    fn router_ping(&mut self, target: &str, _timeout_ms: u32) -> PingTicket {
-        let known = NodeAddress::parse(target).is_ok()
-            || Ip6::parse(target).is_ok()
-            || protocol_core::identity::parse_label(target).is_ok();
-        let text = if known {
-            "router ping is not supported by this node yet"
+    fn router_ping(&mut self, target: &str, timeout_ms: u32) -> PingTicket {
+        // `getNode`: a label must be a known node's path, an address must be in the store;
+        // a full `v22.<path>.<key>.k` is pinged as given.
+        let my_key = *self.node.public_key();
+        let node = if target.len() == 19 {
+            let label = protocol_core::identity::parse_label(target).unwrap_or(0);
+            if label == 1 {
+                None
+            } else {
+                let found = self
+                    .node
+                    .router()
+                    .nodes()
+                    .find(|n| n.address.label == label)
+                    .map(|n| n.address);
+                match found {
+                    Some(a) => Some(a),
+                    None => return self.immediate(PingResult::Error("not_found".into())),
+                }
+            }
+        } else if let Some(ip) = crate::admin::parse_ip6_text(target) {
+            let ip = Ip6(ip.octets());
+            if my_key.address().ok() == Some(ip) {
+                None
+            } else {
+                match self.node.router().lookup(&ip) {
+                    Some(a) => Some(a),
+                    None => return self.immediate(PingResult::Error("not_found".into())),
+                }
+            }
         } else {
-            "parse_path"
+            match NodeAddress::parse(target) {
+                Ok(a) if a.key == my_key => None,
+                Ok(a) => Some(a),
+                Err(_) => return self.immediate(PingResult::Error("parse_path".into())),
+            }
         };
-        self.immediate(PingResult::Error(text.into()))
+        let Some(node) = node else {
+            // Ourselves: the reference's router answers its own ping at once.
+            let ip6 = my_key.address().map(|a| ip_string(&a)).unwrap_or_default();
+            return self.immediate(PingResult::Router(RouterPong {
+                from: Some(RouterPongFrom {
+                    addr: node_addr(VERSION, 1, &my_key),
+                    ip6,
+                    path: 1,
+                    version_bin: None,
+                    protocol: Some(i64::from(VERSION)),
+                }),
+                ms: 0,
+            }));
+        };
+        // The router gives up after its query timeout; a shorter admin timeout ends sooner.
+        let timeout = match timeout_ms {
+            0 => QUERY_TIMEOUT_MS as u32 + 500,
+            t => t,
+        };
+        let Some(ticket) = self.new_ticket(None, timeout) else {
+            return self.immediate(PingResult::Error(
+                "no open slots to store ping, try later.".into(),
+            ));
+        };
+        match self
+            .node
+            .router_ping(&node, self.now_ms, &mut OsRng, self.links)
+        {
+            Ok(id) => {
+                if let Some(p) = self.state.pings.iter_mut().find(|p| p.ticket == ticket) {
+                    p.router_id = Some(id);
+                }
+                ticket
+            }
+            Err(_) => {
+                self.state.pings.retain(|p| p.ticket != ticket);
+                self.immediate(PingResult::Error("not_found".into()))
+            }
+        }
     }
 
     fn pid(&self) -> u32 {
@@ -366,5 +566,78 @@ impl AdminApi for Api<'_> {
 
     fn exit(&mut self) {
         self.state.exit_requested = true;
+    }
+}
+
+/// The admin API over a real node with no sockets and no TUN (`UDPInterface_new` is
+/// refused): what the daemon does with a request datagram, minus the network. For fuzzing
+/// and tests.
+pub struct AdminHarness {
+    node: Box<FcNode>,
+    links: Links,
+    state: AdminState,
+    server: crate::admin::AdminServer,
+    now_ms: u64,
+}
+
+impl AdminHarness {
+    /// A node with `key`, admin `password` (as in the config; `"NONE"` = no auth).
+    pub fn new(key: protocol_core::identity::PrivateKey, password: Option<String>) -> Self {
+        AdminHarness {
+            node: Box::new(FcNode::new(key, &mut OsRng)),
+            links: Links::sandbox(),
+            state: AdminState::default(),
+            server: crate::admin::AdminServer::new(password),
+            now_ms: 1,
+        }
+    }
+
+    /// One request datagram from `from`: the immediate reply, then the replies to pings
+    /// that ended by `advance_ms` later (timeouts included), as the daemon would send them.
+    pub fn handle(
+        &mut self,
+        request: &[u8],
+        now_secs: u64,
+        advance_ms: u64,
+        from: SocketAddr,
+    ) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        let mut api = Api {
+            node: &mut self.node,
+            links: &mut self.links,
+            state: &mut self.state,
+            now_ms: self.now_ms,
+            from,
+        };
+        if let Some(reply) = self.server.handle(request, now_secs, &mut api) {
+            out.push(reply);
+        }
+        self.now_ms = self.now_ms.saturating_add(advance_ms.min(1 << 40));
+        self.node.poll(self.now_ms, &mut OsRng, &mut self.links);
+        self.links.take_events();
+        let now = self.now_ms;
+        let (done, pending): (Vec<PendingPing>, Vec<PendingPing>) =
+            std::mem::take(&mut self.state.pings)
+                .into_iter()
+                .partition(|p| p.immediate.is_some() || now >= p.deadline_ms);
+        self.state.pings = pending;
+        for mut p in done {
+            let result = p.immediate.take().unwrap_or_else(|| {
+                PingResult::Switch(crate::admin::SwitchPong::new(
+                    crate::admin::SwitchPingOutcome::Timeout,
+                    now.saturating_sub(p.sent_ms) as u32,
+                    0,
+                ))
+            });
+            if let Some(reply) = self.server.complete(p.ticket, result) {
+                out.push(reply);
+            }
+        }
+        out
+    }
+
+    /// Whether a request asked the daemon to exit.
+    pub fn exit_requested(&self) -> bool {
+        self.state.exit_requested
     }
 }

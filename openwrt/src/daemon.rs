@@ -15,10 +15,14 @@ use protocol_core::node::{
     BeaconMode, Event, Io, LinkAddr, LinkId, LinkKind, Node, PeerConfig, IPV6_HEADROOM,
     NODE_HEADROOM,
 };
-use rand_core::OsRng;
+use protocol_core::router::RouterEvent;
+use rand_chacha::ChaCha20Rng;
+use rand_core::{OsRng, SeedableRng};
 use socket2::{Domain, Protocol, Socket, Type};
 
-use crate::admin::{AdminServer, PingResult, SwitchPingOutcome, SwitchPong};
+use crate::admin::{
+    AdminServer, PingResult, RouterPong, RouterPongFrom, SwitchPingOutcome, SwitchPong,
+};
 use crate::admin_glue::{AdminState, Api};
 use crate::config::{Config, EthInterface, PeerEntry};
 use crate::{log_debug, log_info, log_warn, sys};
@@ -61,6 +65,100 @@ pub(crate) struct UdpLink {
     beacon_devices: Vec<String>,
     /// 0 off, 1 accept, 2 send.
     pub(crate) beacon_mode: u8,
+    /// `InterfaceController_interfaces` name when it is not derived from the socket
+    /// (`UDPInterface_new` names it after the address asked for, as the reference).
+    pub(crate) name: Option<String>,
+}
+
+/// A socket the admin API opened, to be added to the poll set.
+#[derive(Debug, Clone, Copy)]
+pub enum NewSocket {
+    Udp { idx: usize, v6: bool },
+    UdpBeacon(usize),
+}
+
+/// `UDPInterface_new`: a new link with one socket bound to `bind`; returns the link
+/// number and the bound address. The socket is registered by the daemon afterwards.
+pub(crate) fn new_udp_link(
+    node: &mut FcNode,
+    links: &mut Links,
+    pending: &mut Vec<NewSocket>,
+    bind: SocketAddr,
+    beacon_port: u16,
+    name: String,
+) -> Result<(u32, SocketAddr), String> {
+    if links.sandbox {
+        return Err(format!("bind({bind}): no sockets in this sandbox"));
+    }
+    let sock = udp_socket(bind, bind.is_ipv4(), false).map_err(|e| format!("bind({bind}): {e}"))?;
+    let bound = sock.local_addr().map_err(|e| e.to_string())?;
+    let link = node
+        .add_link(LinkKind::Udp)
+        .map_err(|_| "no more space to register with the switch.".to_string())?;
+    let v6 = bind.is_ipv6();
+    let _ = node.set_comm_port(link, bound.port());
+    links.udp.push(UdpLink {
+        link,
+        v4: None,
+        v6: None,
+        beacon: None,
+        beacon_port,
+        beacon_devices: Vec::new(),
+        beacon_mode: 0,
+        name: Some(name),
+    });
+    let idx = links.udp.len() - 1;
+    if v6 {
+        links.udp[idx].v6 = Some(sock);
+    } else {
+        links.udp[idx].v4 = Some(sock);
+    }
+    pending.push(NewSocket::Udp { idx, v6 });
+    log_info!("UDPInterface_new: UDP on {bound} (interface {})", link.0);
+    Ok((u32::from(link.0), bound))
+}
+
+/// `ETHInterface_beacon` on any link: 0 off, 1 accept, 2 send. A UDP link with a beacon
+/// port gets its beacon socket when beacons are first turned on.
+pub(crate) fn set_link_beacon(
+    node: &mut FcNode,
+    links: &mut Links,
+    pending: &mut Vec<NewSocket>,
+    if_num: u32,
+    state: u32,
+) -> Result<(), crate::admin::BeaconError> {
+    use crate::admin::BeaconError;
+    let udp = links.udp.iter().position(|u| u32::from(u.link.0) == if_num);
+    let eth = links.eth.iter().position(|e| u32::from(e.link.0) == if_num);
+    if udp.is_none() && eth.is_none() {
+        return Err(BeaconError::NoSuchInterface);
+    }
+    let mode = match state {
+        0..=2 => state as u8,
+        _ => return Err(BeaconError::InvalidState),
+    };
+    if let Some(i) = udp {
+        let u = &mut links.udp[i];
+        let _ = node.set_beacon(u.link, beacon_mode(mode));
+        u.beacon_mode = mode;
+        if u.beacon_devices.is_empty() {
+            u.beacon_devices = vec!["all".to_string()];
+        }
+        if mode > 0 && u.beacon.is_none() && u.beacon_port != 0 && u.v4.is_some() {
+            match udp_socket(SocketAddr::from(([0, 0, 0, 0], u.beacon_port)), true, true) {
+                Ok(b) => {
+                    u.beacon = Some(b);
+                    pending.push(NewSocket::UdpBeacon(i));
+                }
+                Err(e) => log_warn!("UDP beacons: cannot bind port {}: {e}", u.beacon_port),
+            }
+        }
+    } else if let Some(i) = eth {
+        let e = &mut links.eth[i];
+        let _ = node.set_beacon(e.link, beacon_mode(mode));
+        e.beacon = mode;
+    }
+    Ok(())
 }
 
 pub(crate) struct EthLink {
@@ -94,6 +192,37 @@ pub(crate) struct Links {
     broadcasts: Vec<(String, std::net::Ipv4Addr)>,
     /// Events for the admin API (pongs); bounded.
     recent_events: Vec<Event>,
+    /// See [`Links::sandbox`].
+    sandbox: bool,
+}
+
+impl Links {
+    fn new(broadcasts: Vec<(String, std::net::Ipv4Addr)>) -> Links {
+        Links {
+            udp: Vec::new(),
+            eth: Vec::new(),
+            tun: None,
+            drops: Drops::default(),
+            beacon_error_logged: false,
+            broadcasts,
+            recent_events: Vec::new(),
+            sandbox: false,
+        }
+    }
+
+    /// No interfaces, no TUN, and `UDPInterface_new` refused: for driving the admin API
+    /// against a real node without touching the network (fuzzing, tests).
+    pub(crate) fn sandbox() -> Links {
+        Links {
+            sandbox: true,
+            ..Links::new(Vec::new())
+        }
+    }
+
+    /// Events kept for the admin API (pongs), oldest first.
+    pub(crate) fn take_events(&mut self) -> Vec<Event> {
+        std::mem::take(&mut self.recent_events)
+    }
 }
 
 impl Io for Links {
@@ -241,9 +370,16 @@ pub struct Daemon {
     pub config_path: Option<std::path::PathBuf>,
     /// Passwords given to the node so far (SIGHUP adds only new ones).
     passwords: Vec<String>,
+    /// The node draws randomness on every packet; a getrandom(2) call each time cost more
+    /// than the sealing. ChaCha20 keyed from the OS, re-keyed every [`RESEED_MS`].
+    rng: ChaCha20Rng,
+    next_reseed: u64,
 }
 
-fn udp_socket(bind: SocketAddr, broadcast: bool, reuse: bool) -> io::Result<UdpSocket> {
+/// How often the packet-path RNG takes a fresh key from the OS.
+const RESEED_MS: u64 = 60_000;
+
+pub(crate) fn udp_socket(bind: SocketAddr, broadcast: bool, reuse: bool) -> io::Result<UdpSocket> {
     let domain = if bind.is_ipv4() {
         Domain::IPV4
     } else {
@@ -329,18 +465,10 @@ fn run_ip(args: &[&str]) -> Result<(), String> {
 impl Daemon {
     pub fn new(cfg: &Config) -> Result<Daemon, String> {
         let poll = Poll::new().map_err(|e| format!("epoll: {e}"))?;
-        let node: Box<FcNode> = Box::new(FcNode::new(cfg.private_key.clone(), &mut OsRng));
+        let node = new_node(cfg.private_key.clone())?;
         let mut d = Daemon {
             node,
-            links: Links {
-                udp: Vec::new(),
-                eth: Vec::new(),
-                tun: None,
-                drops: Drops::default(),
-                beacon_error_logged: false,
-                broadcasts: sys::ipv4_broadcasts(),
-                recent_events: Vec::new(),
-            },
+            links: Links::new(sys::ipv4_broadcasts()),
             poll,
             sources: Vec::new(),
             clock: Clock(Instant::now()),
@@ -355,18 +483,17 @@ impl Daemon {
             tun_name: None,
             config_path: None,
             passwords: Vec::new(),
+            rng: ChaCha20Rng::from_rng(OsRng).map_err(|e| format!("getrandom: {e}"))?,
+            next_reseed: RESEED_MS,
         };
         for p in &cfg.authorized_passwords {
-            if p.ipv6.is_some() {
-                log_warn!(
-                    "authorizedPasswords: the ipv6 restriction of user {:?} is not enforced",
-                    p.user.as_deref().unwrap_or("")
-                );
-            }
             d.node
-                .add_password(p.password.as_bytes(), p.user.as_deref().map(str::as_bytes))
+                .add_password_restricted(
+                    p.password.as_bytes(),
+                    p.user.as_deref().map(str::as_bytes),
+                    p.ipv6,
+                )
                 .map_err(|e| format!("authorizedPasswords: {e:?}"))?;
-            d.admin_state.users.push(p.user.clone().unwrap_or_default());
             d.passwords.push(p.password.clone());
         }
         d.open_udp(cfg)?;
@@ -439,6 +566,7 @@ impl Daemon {
                     beacon_port: iface.beacon_port,
                     beacon_devices: Vec::new(),
                     beacon_mode: 0,
+                    name: None,
                 });
                 self.links.udp.len() - 1
             };
@@ -659,6 +787,8 @@ impl Daemon {
             poll,
             admin_server,
             admin_state,
+            sources,
+            rng,
             ..
         } = self;
         for _ in 0..BATCH {
@@ -683,7 +813,7 @@ impl Daemon {
                             NODE_HEADROOM,
                             n,
                             now,
-                            &mut OsRng,
+                            rng,
                             links,
                         ),
                         Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
@@ -711,7 +841,7 @@ impl Daemon {
                             NODE_HEADROOM,
                             n,
                             now,
-                            &mut OsRng,
+                            rng,
                             links,
                         ),
                         Err(err) if err.kind() == io::ErrorKind::WouldBlock => return false,
@@ -737,7 +867,7 @@ impl Daemon {
                         &mut buf[IPV6_HEADROOM..IPV6_HEADROOM + RECV_BUF],
                     ) {
                         Ok(n) if n >= 40 && buf[IPV6_HEADROOM] >> 4 == 6 => {
-                            node.handle_ipv6(buf, IPV6_HEADROOM, n, now, &mut OsRng, links)
+                            node.handle_ipv6(buf, IPV6_HEADROOM, n, now, rng, links)
                         }
                         Ok(_) => links.drops.tun_not_ipv6 += 1,
                         Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
@@ -769,6 +899,9 @@ impl Daemon {
                                     log_debug!("admin reply to {from}: {e}");
                                 }
                             }
+                            for new in std::mem::take(&mut admin_state.new_sockets) {
+                                register_new_socket(poll, sources, links, new);
+                            }
                         }
                         Err(e) if e.kind() == io::ErrorKind::WouldBlock => return false,
                         Err(_) => return false,
@@ -793,6 +926,12 @@ impl Daemon {
                 self.reload();
             }
             let now = self.clock.now_ms();
+            if now >= self.next_reseed {
+                self.next_reseed = now + RESEED_MS;
+                if let Ok(fresh) = ChaCha20Rng::from_rng(OsRng) {
+                    self.rng = fresh;
+                }
+            }
             if now >= self.next_rescan {
                 self.next_rescan = now + RESCAN_MS;
                 self.rescan_eth();
@@ -870,15 +1009,13 @@ impl Daemon {
             if self.passwords.contains(&p.password) {
                 continue;
             }
-            match self
-                .node
-                .add_password(p.password.as_bytes(), p.user.as_deref().map(str::as_bytes))
-            {
+            match self.node.add_password_restricted(
+                p.password.as_bytes(),
+                p.user.as_deref().map(str::as_bytes),
+                p.ipv6,
+            ) {
                 Ok(()) => {
                     self.passwords.push(p.password.clone());
-                    self.admin_state
-                        .users
-                        .push(p.user.clone().unwrap_or_default());
                     added += 1;
                 }
                 Err(e) => log_warn!("SIGHUP: authorizedPasswords: {e:?}"),
@@ -927,6 +1064,45 @@ impl Daemon {
         let events = std::mem::take(&mut self.links.recent_events);
         let mut done: Vec<(usize, PingResult)> = Vec::new();
         for ev in events {
+            if let Event::Router(r) = &ev {
+                let (id, result) = match r {
+                    RouterEvent::PingReply { id, node, rtt_ms } => (
+                        *id,
+                        RouterPong {
+                            from: Some(RouterPongFrom {
+                                addr: format!(
+                                    "v{}.{}.{}",
+                                    node.version,
+                                    label_to_string(node.label),
+                                    node.key.to_k_string()
+                                ),
+                                ip6: node
+                                    .key
+                                    .address()
+                                    .map(|a| a.to_full_string().to_string())
+                                    .unwrap_or_default(),
+                                path: node.label,
+                                version_bin: None,
+                                protocol: Some(i64::from(node.version)),
+                            }),
+                            ms: *rtt_ms,
+                        },
+                    ),
+                    RouterEvent::PingTimeout { id, .. } => (*id, RouterPong { from: None, ms: 0 }),
+                    _ => continue,
+                };
+                let taken = |i: usize| done.iter().any(|(j, _)| *j == i);
+                let found = (0..self.admin_state.pings.len())
+                    .find(|&i| self.admin_state.pings[i].router_id == Some(id) && !taken(i));
+                if let Some(i) = found {
+                    let mut result = result;
+                    if result.from.is_none() {
+                        result.ms = now.saturating_sub(self.admin_state.pings[i].sent_ms) as u32;
+                    }
+                    done.push((i, PingResult::Router(result)));
+                }
+                continue;
+            }
             let (path, outcome, version) = match ev {
                 Event::SwitchPong { from_path, version } => {
                     (from_path, SwitchPingOutcome::Pong, version)
@@ -976,7 +1152,7 @@ impl Daemon {
     fn poll_node(&mut self) {
         let now = self.clock.now_ms();
         if now >= self.node.poll_at() {
-            self.node.poll(now, &mut OsRng, &mut self.links);
+            self.node.poll(now, &mut self.rng, &mut self.links);
         }
     }
 
@@ -986,6 +1162,44 @@ impl Daemon {
         }
         // Sockets and the TUN fd close when dropped.
         drop(self);
+    }
+}
+
+/// The node, built on a short-lived thread: `Node::new` returns it by value, so its
+/// construction (and the move into the box) passes through the stack, and the pages it
+/// touches there would stay resident in the main thread for the daemon's whole life. A
+/// thread's stack is unmapped when it ends.
+fn new_node(key: protocol_core::identity::PrivateKey) -> Result<Box<FcNode>, String> {
+    let size = std::mem::size_of::<FcNode>();
+    let node = std::thread::Builder::new()
+        .name("fc00d-init".into())
+        .stack_size(4 * size + (256 << 10))
+        .spawn(move || Box::new(FcNode::new(key, &mut OsRng)))
+        .map_err(|e| format!("cannot start the init thread: {e}"))?
+        .join()
+        .map_err(|_| "node construction failed".to_string())?;
+    log_debug!("node state: {size} bytes");
+    Ok(node)
+}
+
+/// Add a socket the admin API opened to the poll set.
+fn register_new_socket(poll: &Poll, sources: &mut Vec<Source>, links: &mut Links, new: NewSocket) {
+    let (source, sock) = match new {
+        NewSocket::Udp { idx, v6 } => {
+            let u = links.udp.get_mut(idx);
+            let sock = u.and_then(|u| if v6 { u.v6.as_mut() } else { u.v4.as_mut() });
+            (Source::Udp { idx, v6 }, sock)
+        }
+        NewSocket::UdpBeacon(idx) => (
+            Source::UdpBeacon(idx),
+            links.udp.get_mut(idx).and_then(|u| u.beacon.as_mut()),
+        ),
+    };
+    let Some(sock) = sock else { return };
+    sources.push(source);
+    let tok = Token(sources.len() - 1);
+    if let Err(e) = poll.registry().register(sock, tok, Interest::READABLE) {
+        log_warn!("admin: cannot poll the new socket: {e}");
     }
 }
 

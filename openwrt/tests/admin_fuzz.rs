@@ -80,6 +80,37 @@ impl AdminApi for Api {
         self.0 += 1;
         PingTicket(self.0)
     }
+    fn new_udp(
+        &mut self,
+        bind: std::net::SocketAddr,
+        _: u16,
+        _: &str,
+    ) -> Result<(u32, String), String> {
+        Ok((1, bind.to_string()))
+    }
+    fn set_beacon(&mut self, if_num: u32, state: u32) -> Result<(), BeaconError> {
+        match (if_num, state) {
+            (1.., _) => Err(BeaconError::NoSuchInterface),
+            (_, 3..) => Err(BeaconError::InvalidState),
+            _ => Ok(()),
+        }
+    }
+    fn eth_devices(&self) -> Result<Vec<String>, String> {
+        Ok(vec!["lo".into(), "eth0".into()])
+    }
+    fn node_for_addr(&self, ip: Option<std::net::Ipv6Addr>) -> Option<NodeDetail> {
+        ip.is_none().then(|| NodeDetail {
+            protocol_version: 22,
+            key: "k".into(),
+            link_count: 2,
+            cost: u64::MAX,
+            encoding_scheme: EncodingScheme::v358(),
+            parent_ip6: String::new(),
+            parent_child_label: u64::MAX,
+            is_one_hop: false,
+            route_label: 1,
+        })
+    }
     fn pid(&self) -> u32 {
         1
     }

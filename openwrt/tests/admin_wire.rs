@@ -112,6 +112,8 @@ struct Fake {
     connects: Vec<UdpConnect>,
     disconnects: Vec<String>,
     added: Vec<(String, Option<String>, Option<String>)>,
+    udp_news: Vec<(std::net::SocketAddr, u16)>,
+    beacons: Vec<(u32, u32)>,
     exited: bool,
 }
 
@@ -186,6 +188,31 @@ impl AdminApi for Fake {
         self.router_pings.push((target.to_string(), timeout_ms));
         self.next_ticket += 1;
         PingTicket(self.next_ticket)
+    }
+    fn new_udp(
+        &mut self,
+        bind: std::net::SocketAddr,
+        port: u16,
+        _: &str,
+    ) -> Result<(u32, String), String> {
+        self.udp_news.push((bind, port));
+        Ok((self.ifaces.len() as u32, bind.to_string()))
+    }
+    fn set_beacon(&mut self, if_num: u32, state: u32) -> Result<(), BeaconError> {
+        if if_num as usize >= self.ifaces.len() {
+            return Err(BeaconError::NoSuchInterface);
+        }
+        if state > 2 {
+            return Err(BeaconError::InvalidState);
+        }
+        self.beacons.push((if_num, state));
+        Ok(())
+    }
+    fn eth_devices(&self) -> Result<Vec<String>, String> {
+        Ok(vec!["lo".into(), "eth0".into()])
+    }
+    fn node_for_addr(&self, _: Option<std::net::Ipv6Addr>) -> Option<NodeDetail> {
+        None
     }
     fn pid(&self) -> u32 {
         4242

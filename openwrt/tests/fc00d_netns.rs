@@ -728,3 +728,353 @@ fn peer_killed_and_restarted_comes_back() {
         eprintln!("A: {line}");
     }
 }
+
+fn int(d: &Reply, key: &str) -> i64 {
+    d.get(key.as_bytes()).and_then(Benc::as_int).unwrap_or(-1)
+}
+
+/// `authorizedPasswords[].ipv6`: a peer presenting a password restricted to another
+/// address is refused (cjdns drops the Hello before opening it), one restricted to its own
+/// address gets in; passwords added and removed over the admin API behave the same.
+#[test]
+fn ipv6_restricted_passwords_and_password_admin() {
+    let mut lab = Lab::new("r");
+    let (ka, kb, other) = (new_key(), new_key(), new_key());
+    let (a_ip, other_ip) = (address(&ka), address(&other));
+    let b_pub = kb.public_key().to_k_string();
+    let a_pub = ka.public_key().to_k_string();
+    let config_b = format!(
+        r#"{{ "privateKey": "{}",
+  "authorizedPasswords": [ {{ "password": "not-for-a", "user": "other", "ipv6": "{other_ip}" }} ],
+  "admin": {{ "bind": "127.0.0.1:11234", "password": "adm" }},
+  "interfaces": {{ "UDPInterface": [ {{ "bind": "10.201.0.2:11223" }} ] }} }}"#,
+        kb.to_hex_string()
+    );
+    let config_a = format!(
+        r#"{{ "privateKey": "{}",
+  "admin": {{ "bind": "127.0.0.1:11234", "password": "adm" }},
+  "interfaces": {{ "UDPInterface": [ {{ "bind": "10.201.0.1:11223",
+      "connectTo": {{ "10.201.0.2:11223": {{ "password": "not-for-a", "publicKey": "{b_pub}" }} }} }} ] }} }}"#,
+        ka.to_hex_string()
+    );
+    lab.start(1, &config_b);
+    lab.start(0, &config_a);
+    // A keeps sending Hellos every few seconds; none may get through.
+    std::thread::sleep(Duration::from_secs(6));
+    let a_up = format!("peer up {a_pub}");
+    assert!(
+        !lab.log(1).contains(&a_up),
+        "A got in with a password restricted to {other_ip}"
+    );
+
+    // B: a password for A's own address, over the admin API; the list shows it.
+    let b = admin_calls(
+        &lab.ns[1],
+        Some("adm"),
+        vec![
+            (
+                "AuthorizedPasswords_add",
+                BDict::new()
+                    .with("password", "for-a")
+                    .with("user", "a")
+                    .with("ipv6", a_ip.as_str()),
+            ),
+            (
+                "AuthorizedPasswords_add",
+                BDict::new()
+                    .with("password", "x")
+                    .with("ipv6", "not-an-address"),
+            ),
+            ("AuthorizedPasswords_list", BDict::new()),
+        ],
+    );
+    assert_eq!(text(&b[0], "error"), "none", "{:?}", b[0]);
+    assert_eq!(text(&b[1], "error"), "Invalid IPv6 Address", "{:?}", b[1]);
+    let users: Vec<&str> = b[2]
+        .get(b"users".as_slice())
+        .and_then(Benc::as_list)
+        .expect("users")
+        .iter()
+        .filter_map(Benc::as_bytes)
+        .filter_map(|u| std::str::from_utf8(u).ok())
+        .collect();
+    assert_eq!(users, ["a", "other", "Local Peers"], "{:?}", b[2]);
+
+    // A: drop the refused peer and dial again with the password for its address.
+    let a = admin_calls(
+        &lab.ns[0],
+        Some("adm"),
+        vec![
+            (
+                "InterfaceController_disconnectPeer",
+                BDict::new().with("pubkey", b_pub.as_str()),
+            ),
+            (
+                "UDPInterface_beginConnection",
+                BDict::new()
+                    .with("publicKey", b_pub.as_str())
+                    .with("address", "10.201.0.2:11223")
+                    .with("password", "for-a")
+                    .with("login", "a"),
+            ),
+        ],
+    );
+    assert_eq!(text(&a[1], "error"), "none", "{:?}", a[1]);
+    lab.wait_log(1, &a_up, 20);
+
+    // Removing users: a known login goes, an unknown one is an error, as the reference.
+    let b = admin_calls(
+        &lab.ns[1],
+        Some("adm"),
+        vec![
+            (
+                "AuthorizedPasswords_remove",
+                BDict::new().with("user", "other"),
+            ),
+            (
+                "AuthorizedPasswords_remove",
+                BDict::new().with("user", "other"),
+            ),
+            ("AuthorizedPasswords_list", BDict::new()),
+        ],
+    );
+    assert_eq!(text(&b[0], "error"), "none", "{:?}", b[0]);
+    assert_eq!(text(&b[1], "error"), "Unknown error.", "{:?}", b[1]);
+    assert_eq!(int(&b[2], "total"), 2, "{:?}", b[2]);
+}
+
+/// The interface and node-store functions on a running daemon: a UDP interface added over
+/// the admin API takes peers, beacons switch on and off, devices are listed, and
+/// `NodeStore_nodeForAddr` describes ourselves and a peer.
+#[test]
+fn admin_interfaces_and_node_store_on_a_running_daemon() {
+    let mut lab = Lab::new("i");
+    let (ka, kb) = (new_key(), new_key());
+    let b_pub = kb.public_key().to_k_string();
+    let a_pub = ka.public_key().to_k_string();
+    let config = |key: &PrivateKey, bind: &str, pw: &str| {
+        format!(
+            r#"{{ "privateKey": "{}",
+  "authorizedPasswords": [ {{ "password": "{pw}", "user": "peer" }} ],
+  "admin": {{ "bind": "127.0.0.1:11234", "password": "adm" }},
+  "interfaces": {{ "UDPInterface": [ {{ "bind": "{bind}" }} ],
+                  "ETHInterface": [ {{ "bind": "{dev}", "beacon": 0 }} ] }} }}"#,
+            key.to_hex_string(),
+            dev = if bind.starts_with("10.201.0.1") {
+                "fcva"
+            } else {
+                "fcvb"
+            },
+        )
+    };
+    lab.start(1, &config(&kb, "10.201.0.2:11223", "pw-b"));
+    lab.start(0, &config(&ka, "10.201.0.1:11223", "pw-a"));
+    lab.wait_log(1, "admin on udp", 10);
+    lab.wait_log(0, "admin on udp", 10);
+
+    let b = admin_calls(
+        &lab.ns[1],
+        Some("adm"),
+        vec![
+            (
+                "UDPInterface_new",
+                BDict::new().with("bindAddress", "10.201.0.2"),
+            ),
+            (
+                "UDPInterface_new",
+                BDict::new().with("bindAddress", "nonsense"),
+            ),
+            ("InterfaceController_interfaces", BDict::new()),
+            ("ETHInterface_listDevices", BDict::new()),
+            (
+                "ETHInterface_beacon",
+                BDict::new()
+                    .with("interfaceNumber", 1i64)
+                    .with("state", 2i64),
+            ),
+            (
+                "ETHInterface_beacon",
+                BDict::new()
+                    .with("interfaceNumber", 9i64)
+                    .with("state", 1i64),
+            ),
+            (
+                "ETHInterface_beacon",
+                BDict::new().with("interfaceNumber", 1i64),
+            ),
+            ("NodeStore_nodeForAddr", BDict::new()),
+            ("NodeStore_nodeForAddr", BDict::new().with("ip", "fc00::1")),
+            (
+                "NodeStore_nodeForAddr",
+                BDict::new().with("ip", "not-an-ip"),
+            ),
+        ],
+    );
+    assert_eq!(text(&b[0], "error"), "none", "{:?}", b[0]);
+    let new_if = int(&b[0], "interfaceNumber");
+    let bound = text(&b[0], "bindAddress").to_string();
+    let port: u16 = bound
+        .strip_prefix("10.201.0.2:")
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("bound to {bound:?}"));
+    assert!(port > 0);
+    assert_eq!(
+        text(&b[1], "error"),
+        "Failed to parse address",
+        "{:?}",
+        b[1]
+    );
+    let names: Vec<(i64, String)> = b[2]
+        .get(b"ifaces".as_slice())
+        .and_then(Benc::as_list)
+        .expect("ifaces")
+        .iter()
+        .filter_map(Benc::as_dict)
+        .map(|d| (int(d, "ifNum"), text(d, "name").to_string()))
+        .collect();
+    assert!(
+        names.contains(&(new_if, "UDP/IPv4/10.201.0.2".to_string())),
+        "{names:?}"
+    );
+    let devices: Vec<&[u8]> = b[3]
+        .get(b"devices".as_slice())
+        .and_then(Benc::as_list)
+        .expect("devices")
+        .iter()
+        .filter_map(Benc::as_bytes)
+        .collect();
+    // Reversed interface-index order, as the reference lists getifaddrs.
+    assert_eq!(devices.last(), Some(&b"lo".as_slice()), "{devices:?}");
+    assert!(devices.contains(&b"fcvb".as_slice()), "{devices:?}");
+    assert_eq!(
+        text(&b[4], "stateName"),
+        "sending and accepting",
+        "{:?}",
+        b[4]
+    );
+    assert_eq!(
+        text(&b[5], "error"),
+        "invalid interfaceNumber",
+        "{:?}",
+        b[5]
+    );
+    assert_eq!(text(&b[6], "error"), "invalid state", "{:?}", b[6]);
+    let me = b[7]
+        .get(b"result".as_slice())
+        .and_then(Benc::as_dict)
+        .expect("result");
+    assert_eq!(text(me, "key"), b_pub.as_str(), "{me:?}");
+    assert_eq!(text(me, "routeLabel"), "0000.0000.0000.0001", "{me:?}");
+    assert!(
+        b[8].get(b"result".as_slice())
+            .and_then(Benc::as_dict)
+            .is_some_and(|d| d.is_empty()),
+        "{:?}",
+        b[8]
+    );
+    assert_eq!(text(&b[9], "error"), "parse_ip", "{:?}", b[9]);
+
+    // A dials B's new interface: the socket added at run time takes the peer.
+    let a = admin_calls(
+        &lab.ns[0],
+        Some("adm"),
+        vec![(
+            "UDPInterface_beginConnection",
+            BDict::new()
+                .with("publicKey", b_pub.as_str())
+                .with("address", format!("10.201.0.2:{port}").as_str())
+                .with("password", "pw-b")
+                .with("login", "peer"),
+        )],
+    );
+    assert_eq!(text(&a[0], "error"), "none", "{:?}", a[0]);
+    lab.wait_log(1, &format!("peer up {a_pub}"), 20);
+    // The node store learns A as a one-hop child of B (give the router a moment).
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let a_label = loop {
+        let b = admin_calls(
+            &lab.ns[1],
+            None,
+            vec![(
+                "NodeStore_nodeForAddr",
+                BDict::new().with("ip", address(&ka).as_str()),
+            )],
+        );
+        let found = b[0]
+            .get(b"result".as_slice())
+            .and_then(Benc::as_dict)
+            .filter(|d| !d.is_empty())
+            .cloned();
+        if let Some(r) = found {
+            assert_eq!(text(&r, "key"), a_pub.as_str(), "{r:?}");
+            let parent = r
+                .get(b"bestParent".as_slice())
+                .and_then(Benc::as_dict)
+                .expect("bestParent");
+            assert_eq!(text(parent, "ip"), address(&kb), "{r:?}");
+            assert_eq!(int(parent, "isOneHop"), 1, "{r:?}");
+            assert_eq!(
+                text(parent, "parentChildLabel"),
+                text(&r, "routeLabel"),
+                "{r:?}"
+            );
+            break text(&r, "routeLabel").to_string();
+        }
+        assert!(Instant::now() < deadline, "A never in B's node store");
+        std::thread::sleep(Duration::from_millis(500));
+    };
+
+    // RouterModule_pingNode by address, by label and by full address; unknown targets.
+    let a_full = format!("v22.{a_label}.{a_pub}");
+    let b = admin_calls(
+        &lab.ns[1],
+        Some("adm"),
+        vec![
+            (
+                "RouterModule_pingNode",
+                BDict::new().with("path", address(&ka).as_str()),
+            ),
+            (
+                "RouterModule_pingNode",
+                BDict::new().with("path", a_label.as_str()),
+            ),
+            (
+                "RouterModule_pingNode",
+                BDict::new()
+                    .with("path", a_full.as_str())
+                    .with("timeout", 2000i64),
+            ),
+            (
+                "RouterModule_pingNode",
+                BDict::new().with("path", "fc00::1"),
+            ),
+            (
+                "RouterModule_pingNode",
+                BDict::new().with("path", "0000.0000.0000.0f15"),
+            ),
+            (
+                "RouterModule_pingNode",
+                BDict::new().with("path", "nonsense"),
+            ),
+            (
+                "RouterModule_pingNode",
+                BDict::new().with("path", address(&kb).as_str()),
+            ),
+        ],
+    );
+    for r in &b[..3] {
+        assert_eq!(text(r, "result"), "pong", "{r:?}");
+        assert_eq!(text(r, "addr"), a_full.as_str(), "{r:?}");
+        assert_eq!(
+            text(r, "from"),
+            format!("{}@{a_label}", address(&ka)).as_str(),
+            "{r:?}"
+        );
+        assert_eq!(int(r, "protocol"), 22, "{r:?}");
+    }
+    assert_eq!(text(&b[3], "error"), "not_found", "{:?}", b[3]);
+    assert_eq!(text(&b[4], "error"), "not_found", "{:?}", b[4]);
+    assert_eq!(text(&b[5], "error"), "parse_path", "{:?}", b[5]);
+    assert_eq!(text(&b[6], "result"), "pong", "{:?}", b[6]);
+    assert!(text(&b[6], "addr").ends_with(b_pub.as_str()), "{:?}", b[6]);
+}

@@ -340,8 +340,8 @@ fn removed_password_is_refused() {
     let mut net = Net::new(2, 2);
     let seg = net.segment(LinkKind::Udp, &[0, 1]);
     net.nodes[1].add_password(b"pw", Some(b"gone")).unwrap();
-    assert_eq!(net.nodes[1].remove_password(b"other"), 0);
-    assert_eq!(net.nodes[1].remove_password(b"gone"), 1);
+    assert_eq!(net.nodes[1].remove_passwords(b"other"), 0);
+    assert_eq!(net.nodes[1].remove_passwords(b"gone"), 1);
     let link = net.member(seg, 0).link;
     let addr = net.member(seg, 1).addr;
     let key = net.keys[1];

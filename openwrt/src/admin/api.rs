@@ -111,6 +111,35 @@ pub struct NodeRow {
     pub bucket: u32,
 }
 
+/// `NodeStore_nodeForAddr`: one node-store entry as the reference describes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeDetail {
+    pub protocol_version: u32,
+    /// `<52 chars>.k`.
+    pub key: String,
+    /// Links from this node in the store's tree, plus one (the reference's `do {} while`
+    /// counts the end of the list too).
+    pub link_count: u32,
+    pub cost: u64,
+    pub encoding_scheme: EncodingScheme,
+    /// 39-character IPv6 of the best parent (ourselves for peers and for us).
+    pub parent_ip6: String,
+    /// Label from the parent to this node.
+    pub parent_child_label: u64,
+    pub is_one_hop: bool,
+    /// Our best path to the node.
+    pub route_label: u64,
+}
+
+/// Why `ETHInterface_beacon` refused (`InterfaceController_beaconState`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BeaconError {
+    /// "invalid interfaceNumber".
+    NoSuchInterface,
+    /// "invalid state": not 0, 1 or 2 (checked after the interface, as the reference).
+    InvalidState,
+}
+
 /// `UDPInterface_beginConnection` arguments, unparsed: the daemon checks them and
 /// answers with the reference's error texts (see [`AdminApi::connect_udp`]).
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
@@ -312,6 +341,23 @@ pub trait AdminApi {
     /// with `PingResult::Error("not_found")`, an unparsable one with "parse_path".
     /// `timeout_ms` 0 means the router's default.
     fn router_ping(&mut self, target: &str, timeout_ms: u32) -> PingTicket;
+    /// `UDPInterface_new`: bind a new UDP interface on `bind` (port 0 = any) with UDP beacons
+    /// on `beacon_port` (0 = none), listed by `InterfaceController_interfaces` as `name`.
+    /// Returns the interface number and the address actually bound (`ip:port`, IPv6 in
+    /// brackets); `Err` is sent as the error text.
+    fn new_udp(
+        &mut self,
+        bind: std::net::SocketAddr,
+        beacon_port: u16,
+        name: &str,
+    ) -> Result<(u32, String), String>;
+    /// `ETHInterface_beacon` (any interface, as the reference): 0 off, 1 accept, 2 send.
+    fn set_beacon(&mut self, if_num: u32, state: u32) -> Result<(), BeaconError>;
+    /// `ETHInterface_listDevices`: names of the devices `getifaddrs` lists as `AF_PACKET`,
+    /// in its order (interface index); the server lists them reversed as the reference.
+    fn eth_devices(&self) -> Result<Vec<String>, String>;
+    /// `NodeStore_nodeForAddr`: `None` = ourselves; `Some(ip)` not in the store = `None`.
+    fn node_for_addr(&self, ip: Option<std::net::Ipv6Addr>) -> Option<NodeDetail>;
     /// `Core_pid`.
     fn pid(&self) -> u32;
     /// `Core_exit`: the reply is returned first; the daemon should exit right after.

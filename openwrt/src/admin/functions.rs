@@ -62,6 +62,10 @@ pub enum Func {
     NodeInfo,
     DumpTable,
     RouterPingNode,
+    UdpNew,
+    EthBeacon,
+    EthListDevices,
+    NodeForAddr,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -125,6 +129,16 @@ pub const FUNCTIONS: &[FunctionSpec] = &[
         ],
     },
     FunctionSpec {
+        name: "UDPInterface_new",
+        func: Func::UdpNew,
+        needs_auth: true,
+        args: &[
+            arg("bindAddress", ArgType::String, false),
+            arg("dscp", ArgType::Int, false),
+            arg("beaconPort", ArgType::Int, false),
+        ],
+    },
+    FunctionSpec {
         name: "UDPInterface_beginConnection",
         func: Func::UdpBeginConnection,
         needs_auth: true,
@@ -137,6 +151,21 @@ pub const FUNCTIONS: &[FunctionSpec] = &[
             arg("peerName", ArgType::String, false),
             arg("version", ArgType::Int, false),
         ],
+    },
+    FunctionSpec {
+        name: "ETHInterface_beacon",
+        func: Func::EthBeacon,
+        needs_auth: true,
+        args: &[
+            arg("interfaceNumber", ArgType::Int, false),
+            arg("state", ArgType::Int, false),
+        ],
+    },
+    FunctionSpec {
+        name: "ETHInterface_listDevices",
+        func: Func::EthListDevices,
+        needs_auth: true,
+        args: &[],
     },
     FunctionSpec {
         name: "AuthorizedPasswords_add",
@@ -207,6 +236,12 @@ pub const FUNCTIONS: &[FunctionSpec] = &[
         func: Func::DumpTable,
         needs_auth: false,
         args: &[arg("page", ArgType::Int, true)],
+    },
+    FunctionSpec {
+        name: "NodeStore_nodeForAddr",
+        func: Func::NodeForAddr,
+        needs_auth: false,
+        args: &[arg("ip", ArgType::String, false)],
     },
     FunctionSpec {
         name: "RouterModule_pingNode",

@@ -24,14 +24,14 @@ pub mod client;
 pub mod functions;
 
 use std::collections::BTreeMap;
-use std::net::{Ipv6Addr, SocketAddrV6};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6};
 
 use protocol_core::identity::{label_to_string, parse_label, PublicKey};
 
 pub use api::{
-    AdminApi, BeaconState, IfaceRow, NodeInfo, NodeRow, PeerRow, PeerState, PingResult, PingTicket,
-    RouterPong, RouterPongFrom, SessionRow, SwitchPingKind, SwitchPingOutcome, SwitchPong,
-    UdpConnect,
+    AdminApi, BeaconError, BeaconState, IfaceRow, NodeDetail, NodeInfo, NodeRow, PeerRow,
+    PeerState, PingResult, PingTicket, RouterPong, RouterPongFrom, SessionRow, SwitchPingKind,
+    SwitchPingOutcome, SwitchPong, UdpConnect,
 };
 use benc::{encode_dict, BDict, Benc, MAX_RESPONSE_SIZE};
 use functions::{Func, FUNCTIONS};
@@ -245,6 +245,16 @@ impl AdminServer {
             Func::NodeInfo => node_info(&api.node_info()),
             Func::DumpTable => dump_table(args, &api.nodes(), api.node_store_peer_count()),
             Func::RouterPingNode => return router_ping(args, api),
+            Func::UdpNew => udp_new(args, api),
+            Func::EthBeacon => eth_beacon(args, api),
+            Func::EthListDevices => match api.eth_devices() {
+                Ok(devices) => {
+                    let list: Vec<Benc> = devices.iter().rev().map(|d| d.as_str().into()).collect();
+                    BDict::new().with("devices", list).with("error", "none")
+                }
+                Err(e) => BDict::new().with("error", e),
+            },
+            Func::NodeForAddr => node_for_addr(args, api),
         };
         Outcome::Reply(reply)
     }
@@ -494,7 +504,14 @@ fn switch_pong_reply(pong: &SwitchPong, path: &[u8]) -> BDict {
 fn router_ping(args: Option<&Map>, api: &mut dyn AdminApi) -> Outcome {
     let target = arg_str(args, "path").unwrap_or_default();
     let timeout = arg_int(args, "timeout").filter(|&t| t > 0).unwrap_or(0) as u32;
-    let Ok(target) = std::str::from_utf8(target) else {
+    // `getNode`: a 19-character label, an IPv6 address or a `v22.<path>.<key>.k` address;
+    // anything else is refused here. Lookups (`not_found`) are the daemon's.
+    let parsable = std::str::from_utf8(target).ok().filter(|t| {
+        (t.len() == 19 && parse_label(t).is_ok())
+            || parse_ip6_text(t).is_some()
+            || protocol_core::identity::NodeAddress::parse(t).is_ok()
+    });
+    let Some(target) = parsable else {
         return Outcome::Reply(BDict::new().with("error", "parse_path"));
     };
     Outcome::Later(api.router_ping(target, timeout), PendingKind::Router)
@@ -549,7 +566,11 @@ fn begin_connection(args: Option<&Map>, api: &mut dyn AdminApi) -> BDict {
 
 /// `AddrTools_parseIp`: an IPv6 address, optionally bracketed with a port.
 fn parse_ip6(text: &[u8]) -> Option<Ipv6Addr> {
-    let s = std::str::from_utf8(text).ok()?;
+    parse_ip6_text(std::str::from_utf8(text).ok()?)
+}
+
+/// [`parse_ip6`] on text.
+pub fn parse_ip6_text(s: &str) -> Option<Ipv6Addr> {
     s.parse::<Ipv6Addr>()
         .ok()
         .or_else(|| s.parse::<SocketAddrV6>().ok().map(|a| *a.ip()))
@@ -635,18 +656,7 @@ fn session_by_ip(args: Option<&Map>, sessions: &[SessionRow]) -> BDict {
 fn node_info(info: &NodeInfo) -> BDict {
     let mut scheme = [0u8; 64];
     let len = info.encoding_scheme.serialize(&mut scheme).unwrap_or(0);
-    let forms: Vec<Benc> = info
-        .encoding_scheme
-        .forms()
-        .iter()
-        .map(|f| {
-            BDict::new()
-                .with("bitCount", i64::from(f.bit_count))
-                .with("prefix", scheme_prefix(f.prefix_len, f.prefix))
-                .with("prefixLen", i64::from(f.prefix_len))
-                .into()
-        })
-        .collect();
+    let forms = scheme_list(&info.encoding_scheme);
     BDict::new()
         .with(
             "compressedSchemeHex",
@@ -657,6 +667,21 @@ fn node_info(info: &NodeInfo) -> BDict {
         .with("myAddr", info.my_addr.as_str())
         .with("myIp6", info.my_ip6.as_str())
         .with("version", i64::from(info.version))
+}
+
+/// `EncodingScheme_asList`.
+fn scheme_list(scheme: &protocol_core::switch::EncodingScheme) -> Vec<Benc> {
+    scheme
+        .forms()
+        .iter()
+        .map(|f| {
+            BDict::new()
+                .with("bitCount", i64::from(f.bit_count))
+                .with("prefix", scheme_prefix(f.prefix_len, f.prefix))
+                .with("prefixLen", i64::from(f.prefix_len))
+                .into()
+        })
+        .collect()
 }
 
 /// `EncodingScheme_asList`'s prefix text: eight hex digits of the big-endian prefix,
@@ -702,6 +727,105 @@ fn node_dict(n: &NodeRow) -> Benc {
         .with("time", n.time as i64)
         .with("version", i64::from(n.version))
         .into()
+}
+
+/// `Sockaddr_parse`: `ip`, `ip:port`, `[ip6]` or `[ip6]:port`; no port means port 0.
+fn parse_sockaddr(text: &[u8]) -> Option<SocketAddr> {
+    let s = std::str::from_utf8(text).ok()?;
+    if let Ok(a) = s.parse::<SocketAddr>() {
+        return Some(a);
+    }
+    if let Ok(ip) = s.parse::<IpAddr>() {
+        return Some(SocketAddr::new(ip, 0));
+    }
+    let inner = s.strip_prefix('[')?.strip_suffix(']')?;
+    Some(SocketAddr::new(IpAddr::V6(inner.parse().ok()?), 0))
+}
+
+/// `Sockaddr_print`: the port only when not 0, IPv6 in brackets only with a port.
+fn print_sockaddr(a: &SocketAddr) -> String {
+    match (a, a.port()) {
+        (SocketAddr::V4(v4), 0) => v4.ip().to_string(),
+        (SocketAddr::V6(v6), 0) => v6.ip().to_string(),
+        _ => a.to_string(),
+    }
+}
+
+fn udp_new(args: Option<&Map>, api: &mut dyn AdminApi) -> BDict {
+    // The reference parses the address before anything else and ignores `dscp` errors.
+    let bind = match arg_str(args, "bindAddress") {
+        Some(text) => parse_sockaddr(text),
+        None => Some(SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0)),
+    };
+    let Some(bind) = bind else {
+        return BDict::new().with("error", "Failed to parse address");
+    };
+    let beacon_port = arg_int(args, "beaconPort").unwrap_or(0) as u16;
+    // Named after the address asked for, not the one bound.
+    let name = format!(
+        "UDP/IPv{}/{}",
+        if bind.is_ipv4() { 4 } else { 6 },
+        print_sockaddr(&bind)
+    );
+    match api.new_udp(bind, beacon_port, &name) {
+        Ok((if_num, bound)) => BDict::new()
+            .with("bindAddress", bound)
+            .with("error", "none")
+            .with("interfaceNumber", i64::from(if_num)),
+        Err(e) => BDict::new().with("error", e),
+    }
+}
+
+fn eth_beacon(args: Option<&Map>, api: &mut dyn AdminApi) -> BDict {
+    let if_num = arg_int(args, "interfaceNumber").unwrap_or(0) as u32;
+    let state = arg_int(args, "state").map_or(u32::MAX, |s| s as u32);
+    match api.set_beacon(if_num, state) {
+        Err(BeaconError::NoSuchInterface) => BDict::new().with("error", "invalid interfaceNumber"),
+        Err(BeaconError::InvalidState) => BDict::new().with("error", "invalid state"),
+        Ok(()) => {
+            let name = match state {
+                1 => "accepting",
+                2 => "sending and accepting",
+                _ => "disabled",
+            };
+            BDict::new()
+                .with("error", "none")
+                .with("state", i64::from(state))
+                .with("stateName", name)
+        }
+    }
+}
+
+fn node_for_addr(args: Option<&Map>, api: &mut dyn AdminApi) -> BDict {
+    // `ip` of another type is ignored (the reference reads it with `Dict_getString`).
+    let ip = match arg_str(args, "ip") {
+        None => None,
+        Some(text) => match parse_ip6(text) {
+            Some(ip) => Some(ip),
+            None => return BDict::new().with("error", "parse_ip"),
+        },
+    };
+    let result = match api.node_for_addr(ip) {
+        None => BDict::new(),
+        Some(n) => BDict::new()
+            .with(
+                "bestParent",
+                BDict::new()
+                    .with("ip", n.parent_ip6.as_str())
+                    .with("isOneHop", i64::from(n.is_one_hop))
+                    .with(
+                        "parentChildLabel",
+                        label_to_string(n.parent_child_label).as_str(),
+                    ),
+            )
+            .with("cost", n.cost as i64)
+            .with("encodingScheme", scheme_list(&n.encoding_scheme))
+            .with("key", n.key.as_str())
+            .with("linkCount", i64::from(n.link_count))
+            .with("protocolVersion", i64::from(n.protocol_version))
+            .with("routeLabel", label_to_string(n.route_label).as_str()),
+    };
+    BDict::new().with("error", "none").with("result", result)
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -483,10 +483,22 @@ impl<const P: usize, const S: usize, const N: usize> Node<P, S, N> {
         self.peering.add_password(password, login).map(|_| ())
     }
 
-    /// Stop accepting the passwords added with `login` (`AuthorizedPasswords_remove`);
-    /// returns how many went. Established peers stay up.
-    pub fn remove_password(&mut self, login: &[u8]) -> usize {
-        self.peering.remove_password(login)
+    /// [`Self::add_password`] limited to the peer whose key hashes to `ipv6`
+    /// (`authorizedPasswords[].ipv6`).
+    pub fn add_password_restricted(
+        &mut self,
+        password: &[u8],
+        login: Option<&[u8]>,
+        ipv6: Option<Ip6>,
+    ) -> Result<(), crate::crypto::AddUserError> {
+        self.peering
+            .add_password_restricted(password, login, ipv6)
+            .map(|_| ())
+    }
+
+    /// Drop the passwords with this login; how many went.
+    pub fn remove_passwords(&mut self, login: &[u8]) -> usize {
+        self.peering.remove_passwords(login)
     }
 
     /// `connectTo`: the Hello leaves with the next `poll`.

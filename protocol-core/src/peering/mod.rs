@@ -373,8 +373,20 @@ impl<const P: usize> Peering<P> {
         self.ca.users.add_user(password, login, None)
     }
 
-    /// Stop accepting the passwords added with this login; returns how many went.
-    pub fn remove_password(&mut self, login: &[u8]) -> usize {
+    /// `authorizedPasswords` with `ipv6`: a Hello with this password is refused unless the
+    /// sender's key hashes to `ipv6` (checked before the Hello is opened, as cjdns does).
+    pub fn add_password_restricted(
+        &mut self,
+        password: &[u8],
+        login: Option<&[u8]>,
+        ipv6: Option<crate::identity::Ip6>,
+    ) -> Result<UserId, crate::crypto::AddUserError> {
+        self.ca.users.add_user(password, login, ipv6)
+    }
+
+    /// `AuthorizedPasswords_remove`: drop the passwords with this login; how many went.
+    /// Established peers stay up, as in cjdns.
+    pub fn remove_passwords(&mut self, login: &[u8]) -> usize {
         self.ca.users.remove_users(Some(login))
     }
 

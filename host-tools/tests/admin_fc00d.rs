@@ -411,10 +411,7 @@ fn bad_input_exits_2_with_one_line() {
     }
 }
 
-/// Passes with fc00d's RouterModule_pingNode (branch helper/fc00d, checked by a trial
-/// merge); remove the `ignore` once that is in main.
 #[test]
-#[ignore = "needs fc00d's RouterModule_pingNode (helper/fc00d), not yet in main"]
 fn router_ping_against_fc00d() {
     let (a, b) = pair();
     let a_key = a.key.public_key();
@@ -422,6 +419,12 @@ fn router_ping_against_fc00d() {
     let peers = wait_established(&b, 20);
     let path = peers[0]["path"].as_str().unwrap().to_string();
     let node_addr = format!("v22.{path}.{}", a_key.to_k_string());
+    // Router ping looks the address up in the node store: wait until A is there.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !ok(&b, &["routes"]).contains(&a_ip) {
+        assert!(Instant::now() < deadline, "A never reached B's node store");
+        std::thread::sleep(Duration::from_millis(200));
+    }
     // By fc address, by node address and, with --router, by path: each answered by A.
     for target in [a_ip.as_str(), node_addr.as_str()] {
         let j = json(&b, &["ping", target, "-c", "2", "-i", "0"]);

@@ -370,10 +370,18 @@ fn auth_and_connection_failures_exit_3() {
     // The right one, given by flag instead of --config.
     let out = fc00ctl(&["peers", "--admin", &a.admin, "--password", &a.password]);
     assert!(out.status.success(), "{out:?}");
-    // Nothing listening.
-    let port = free_udp_port().to_string();
-    let err = fails(&["peers", "--admin", &port, "--timeout", "0.5"], 3);
-    assert!(err.contains("--admin"), "{err}");
+    // Nothing listening: the discard port, which no test here binds (a freed ephemeral
+    // port could be taken by a daemon of a test running in parallel).
+    let err = fails(&["peers", "--admin", "127.0.0.1:9", "--timeout", "0.5"], 3);
+    assert!(
+        err.contains("connection refused") && err.contains("--admin"),
+        "{err}"
+    );
+    // Something bound that never answers: exit 3 as well, after the timeout.
+    let silent = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = silent.local_addr().unwrap().to_string();
+    let err = fails(&["peers", "--admin", &port, "--timeout", "0.3"], 3);
+    assert!(err.contains("no answer"), "{err}");
 }
 
 #[test]

@@ -25,7 +25,7 @@ use crate::table::{self, Col};
 /// How to reach the device; valid before or after the subcommand.
 #[derive(Args, Debug, Clone)]
 pub struct PortOpts {
-    /// Serial device (/dev/ttyACM0) or tcp:HOST:PORT (QEMU's UART).
+    /// Serial device (/dev/ttyACM0), tcp:HOST:PORT or unix:PATH (QEMU's UART).
     #[arg(long, global = true, env = "FC00_PORT", value_name = "PORT")]
     pub port: Option<String>,
     /// Serial speed.

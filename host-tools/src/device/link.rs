@@ -1,5 +1,6 @@
-//! The byte pipe to a device: a serial port (`/dev/ttyACM0`) or a TCP socket
-//! (`tcp:HOST:PORT`, e.g. QEMU's `-serial tcp::4444,server`), each read bounded by a timeout.
+//! The byte pipe to a device: a serial port (`/dev/ttyACM0`), a TCP socket
+//! (`tcp:HOST:PORT`, e.g. QEMU's `-serial tcp::4444,server`) or a Unix socket
+//! (`unix:PATH`, QEMU's `-serial unix:PATH,server`), each read bounded by a timeout.
 
 use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
@@ -19,6 +20,22 @@ pub trait Transport: Send {
 }
 
 impl Transport for TcpStream {
+    fn read_timeout(&mut self, buf: &mut [u8], timeout: Duration) -> io::Result<usize> {
+        self.set_read_timeout(Some(timeout.max(Duration::from_millis(1))))?;
+        self.read(buf)
+    }
+
+    fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
+        Write::write_all(self, data)?;
+        self.flush()
+    }
+
+    fn zero_read_is_eof(&self) -> bool {
+        true
+    }
+}
+
+impl Transport for std::os::unix::net::UnixStream {
     fn read_timeout(&mut self, buf: &mut [u8], timeout: Duration) -> io::Result<usize> {
         self.set_read_timeout(Some(timeout.max(Duration::from_millis(1))))?;
         self.read(buf)
@@ -55,8 +72,17 @@ impl Transport for Serial {
     }
 }
 
-/// Open `spec`: `tcp:HOST:PORT` or a serial device path at `baud`.
+/// Open `spec`: `tcp:HOST:PORT`, `unix:PATH` or a serial device path at `baud`.
 pub fn open(spec: &str, baud: u32, timeout: Duration) -> Result<Box<dyn Transport>, CliError> {
+    if let Some(path) = spec.strip_prefix("unix:") {
+        let stream = std::os::unix::net::UnixStream::connect(path).map_err(|e| {
+            CliError::connect(format!(
+                "cannot connect to --port {spec}: {e} (is QEMU running with -serial \
+                 unix:PATH,server=on,wait=off?)"
+            ))
+        })?;
+        return Ok(Box::new(stream));
+    }
     if let Some(hostport) = spec.strip_prefix("tcp:") {
         let addr = hostport
             .to_socket_addrs()

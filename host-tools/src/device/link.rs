@@ -19,37 +19,30 @@ pub trait Transport: Send {
     fn zero_read_is_eof(&self) -> bool;
 }
 
-impl Transport for TcpStream {
-    fn read_timeout(&mut self, buf: &mut [u8], timeout: Duration) -> io::Result<usize> {
-        self.set_read_timeout(Some(timeout.max(Duration::from_millis(1))))?;
-        self.read(buf)
-    }
+/// TCP and Unix sockets: timeouts on the socket itself, and a zero read is the other end
+/// closing.
+macro_rules! socket_transport {
+    ($socket:ty) => {
+        impl Transport for $socket {
+            fn read_timeout(&mut self, buf: &mut [u8], timeout: Duration) -> io::Result<usize> {
+                self.set_read_timeout(Some(timeout.max(Duration::from_millis(1))))?;
+                self.read(buf)
+            }
 
-    fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
-        Write::write_all(self, data)?;
-        self.flush()
-    }
+            fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
+                Write::write_all(self, data)?;
+                self.flush()
+            }
 
-    fn zero_read_is_eof(&self) -> bool {
-        true
-    }
+            fn zero_read_is_eof(&self) -> bool {
+                true
+            }
+        }
+    };
 }
 
-impl Transport for std::os::unix::net::UnixStream {
-    fn read_timeout(&mut self, buf: &mut [u8], timeout: Duration) -> io::Result<usize> {
-        self.set_read_timeout(Some(timeout.max(Duration::from_millis(1))))?;
-        self.read(buf)
-    }
-
-    fn write_all(&mut self, data: &[u8]) -> io::Result<()> {
-        Write::write_all(self, data)?;
-        self.flush()
-    }
-
-    fn zero_read_is_eof(&self) -> bool {
-        true
-    }
-}
+socket_transport!(TcpStream);
+socket_transport!(std::os::unix::net::UnixStream);
 
 /// A serial port.
 pub struct Serial(pub Box<dyn serialport::SerialPort>);

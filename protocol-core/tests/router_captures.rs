@@ -21,7 +21,7 @@ struct Collect {
 }
 
 impl RouterOut for Collect {
-    fn send_cjdht(&mut self, to: &NodeAddress, msg: &[u8]) {
+    fn send_cjdht(&mut self, to: &NodeAddress, msg: &[u8], _reply_due_ms: Option<u64>) {
         self.sent.push((*to, msg.to_vec()));
     }
     fn path_found(&mut self, _node: &NodeAddress) {}

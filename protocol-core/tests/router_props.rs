@@ -15,7 +15,7 @@ struct Out {
 }
 
 impl RouterOut for Out {
-    fn send_cjdht(&mut self, _to: &NodeAddress, msg: &[u8]) {
+    fn send_cjdht(&mut self, _to: &NodeAddress, msg: &[u8], _reply_due_ms: Option<u64>) {
         self.sent.push(msg.to_vec());
     }
     fn path_found(&mut self, _node: &NodeAddress) {}

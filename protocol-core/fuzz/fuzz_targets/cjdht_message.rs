@@ -11,7 +11,7 @@ use protocol_core::router::{Router, RouterEvent, RouterOut};
 struct CheckedOut;
 
 impl RouterOut for CheckedOut {
-    fn send_cjdht(&mut self, _to: &NodeAddress, msg: &[u8]) {
+    fn send_cjdht(&mut self, _to: &NodeAddress, msg: &[u8], _reply_due_ms: Option<u64>) {
         assert!(
             Message::parse(msg).is_ok(),
             "router sent an unparseable message"

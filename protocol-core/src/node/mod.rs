@@ -281,21 +281,18 @@ struct RouterSink<'a, I: Io> {
 }
 
 impl<I: Io> RouterOut for RouterSink<'_, I> {
-    fn send_cjdht(&mut self, to: &NodeAddress, msg: &[u8]) {
+    fn send_cjdht(&mut self, to: &NodeAddress, msg: &[u8], reply_due_ms: Option<u64>) {
         let Ok(copy) = heapless::Vec::from_slice(msg) else {
             self.queues.cjdht_full += 1;
             return;
         };
-        if self.queues.cjdht.push_back((*to, copy, None)).is_err() {
+        if self
+            .queues
+            .cjdht
+            .push_back((*to, copy, reply_due_ms))
+            .is_err()
+        {
             self.queues.cjdht_full += 1;
-        }
-    }
-
-    fn expect_reply(&mut self, to: &NodeAddress, until_ms: u64) {
-        if let Some((queued_to, _, deadline)) = self.queues.cjdht.back_mut() {
-            if queued_to == to {
-                *deadline = Some(until_ms);
-            }
         }
     }
 

@@ -63,10 +63,9 @@ pub const TXID_LEN: usize = 14;
 /// Where the router's output goes (the node adapts it to the session manager).
 pub trait RouterOut {
     /// Send this bencoded CJDHT message to `to` (the node hands it to SessionManager::send_cjdht).
-    fn send_cjdht(&mut self, to: &NodeAddress, msg: &[u8]);
-    /// The message just given to [`send_cjdht`](Self::send_cjdht) was a query: its answer
-    /// is due within [`QUERY_TIMEOUT_MS`] (the session layer keeps the session for it).
-    fn expect_reply(&mut self, _to: &NodeAddress, _until_ms: u64) {}
+    /// `reply_due_ms` is set for a query: its answer is awaited until then, and the session
+    /// layer keeps the session for it.
+    fn send_cjdht(&mut self, to: &NodeAddress, msg: &[u8], reply_due_ms: Option<u64>);
     /// A usable path to a node (the node hands it to SessionManager::add_path).
     fn path_found(&mut self, node: &NodeAddress);
     fn event(&mut self, event: RouterEvent);
@@ -319,7 +318,7 @@ impl<const N: usize> Router<N> {
         }
         let mut buf = [0u8; MAX_MESSAGE_LEN];
         if let Ok(len) = emit_reply(&mut buf, message.txid, nodes, from.label) {
-            out.send_cjdht(from, &buf[..len]);
+            out.send_cjdht(from, &buf[..len], None);
         }
     }
 
@@ -782,8 +781,11 @@ impl<const N: usize> Router<N> {
             Purpose::Maintenance | Purpose::Search(_) => self.stats.maintenance_queries += 1,
             Purpose::UserPing(_) => self.stats.user_pings += 1,
         }
-        out.send_cjdht(to, &buf[..len]);
-        out.expect_reply(to, now_ms.saturating_add(QUERY_TIMEOUT_MS));
+        out.send_cjdht(
+            to,
+            &buf[..len],
+            Some(now_ms.saturating_add(QUERY_TIMEOUT_MS)),
+        );
         true
     }
 

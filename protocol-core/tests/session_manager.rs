@@ -632,12 +632,12 @@ fn net_key_for(_net: &Net, which: &str) -> PrivateKey {
     }
 }
 
-#[test]
-fn a_full_table_evicts_the_least_recently_active_router_session() {
-    let mut rng = ChaCha20Rng::seed_from_u64(99);
+/// A and B with room for two sessions each, their session established at t = 10..12 ms by a
+/// CJDHT ping, its reply and a second ping.
+fn established_two_slot_pair(seed: u64) -> (Side<2>, Side<2>, ChaCha20Rng) {
+    let mut rng = ChaCha20Rng::seed_from_u64(seed);
     let mut a: Side<2> = Side::new(keypair(&mut rng), 5);
     let mut b: Side<2> = Side::new(keypair(&mut rng), 6);
-    // Establish A<->B.
     let mut scratch = vec![0u8; HEADROOM + SESSION_HEADROOM + 16];
     let to_b = b.addr(22, a.label);
     a.sm.send_cjdht(&to_b, b"d1:q2:pne", &mut scratch, 10, &mut rng, &mut a.out);
@@ -651,6 +651,14 @@ fn a_full_table_evicts_the_least_recently_active_router_session() {
     let packet = a.out.switch_out.pop().unwrap();
     carry(&mut a, &mut b, packet, 12, &mut rng);
     assert_eq!(b.sm.session(&a.ip6).unwrap().state, State::Established);
+    (a, b, rng)
+}
+
+#[test]
+fn a_full_table_evicts_the_least_recently_active_router_session() {
+    let (a, mut b, mut rng) = established_two_slot_pair(99);
+    let mut scratch = vec![0u8; HEADROOM + SESSION_HEADROOM + 16];
+    let to_b = b.addr(22, a.label);
 
     // B now talks to two strangers who never answer; the table holds 2.
     let strangers: Vec<PublicKey> = (0..2).map(|_| keypair(&mut rng).public_key()).collect();
@@ -932,18 +940,8 @@ fn an_incoming_handshake_into_a_full_table_evicts() {
 /// before one whose query is still waiting for its answer.
 #[test]
 fn a_full_table_keeps_sessions_awaiting_a_reply() {
-    let mut rng = ChaCha20Rng::seed_from_u64(98);
-    let mut a: Side<2> = Side::new(keypair(&mut rng), 5);
-    let mut b: Side<2> = Side::new(keypair(&mut rng), 6);
+    let (a, mut b, mut rng) = established_two_slot_pair(98);
     let mut scratch = vec![0u8; HEADROOM + SESSION_HEADROOM + 16];
-    let to_b = b.addr(22, a.label);
-    a.sm.send_cjdht(&to_b, b"d1:q2:pne", &mut scratch, 10, &mut rng, &mut a.out);
-    let packet = a.out.switch_out.pop().unwrap();
-    carry(&mut a, &mut b, packet, 10, &mut rng);
-    let from = b.out.cjdht[0].0;
-    b.sm.send_cjdht(&from, b"d1:pi22ee", &mut scratch, 11, &mut rng, &mut b.out);
-    let packet = b.out.switch_out.pop().unwrap();
-    carry(&mut b, &mut a, packet, 11, &mut rng);
 
     // Ten seconds later B's router queries a stranger and waits for the answer; then
     // two more strangers come along.

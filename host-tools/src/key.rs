@@ -137,7 +137,7 @@ enum Checked {
 }
 
 fn check(text: &str, json: bool, out: &mut impl Write) -> Result<ExitCode, CliError> {
-    let checked = if text.starts_with('v') && text.ends_with(".k") {
+    let checked = if host_tools::admin::cli::is_node_address_text(text) {
         NodeAddress::parse(text)
             .map(Checked::Node)
             .map_err(|e| e.to_string())

@@ -481,10 +481,16 @@ pub enum PingTarget {
     Switch(String),
 }
 
+/// Whether `text` is written as a node address (`v22.0000.0000.0000.0013.<key>.k`) rather
+/// than a bare key: base32 keys may begin with `v` too, so the dots decide.
+pub fn is_node_address_text(text: &str) -> bool {
+    text.starts_with('v') && text.ends_with(".k") && text.matches('.').count() > 1
+}
+
 /// Read a ping target; `switch`/`router` force the kind where both make sense.
 pub fn parse_ping_target(text: &str, switch: bool, router: bool) -> Result<PingTarget, CliError> {
     let text = text.trim();
-    if text.starts_with('v') && text.ends_with(".k") {
+    if is_node_address_text(text) {
         let node = NodeAddress::parse(text)
             .map_err(|e| CliError::usage(format!("{text}: not a node address: {e}")))?;
         let path = protocol_core::identity::label_to_string(node.label).to_string();
@@ -761,7 +767,7 @@ fn peer_add(args: PeerAddArgs, out: &mut impl Write) -> Result<ExitCode, CliErro
 
 fn peer_remove(args: PeerRemoveArgs, out: &mut impl Write) -> Result<ExitCode, CliError> {
     let text = args.public_key.trim();
-    let key = if text.starts_with('v') {
+    let key = if is_node_address_text(text) {
         NodeAddress::parse(text)
             .map(|n| n.key)
             .map_err(|e| CliError::usage(format!("{text}: not a node address: {e}")))?
@@ -798,6 +804,18 @@ mod tests {
     use super::*;
 
     const KEY: &str = "7kd5kwt8pcfbb5ylugkp841c0nwrdmny92n13093m9y2g5rtwj80.k";
+
+    /// A bare key that happens to begin with `v` and a digit (seen failing `peer remove`).
+    #[test]
+    fn keys_beginning_with_v_are_keys() {
+        let v_key = "v1pdpkujh8gmbx929wb75mhxxfsulp3wumymdxgzd0899svrtdk0.k";
+        assert!(!is_node_address_text(v_key));
+        assert!(PublicKey::parse_k(v_key).is_ok());
+        assert!(is_node_address_text(&format!(
+            "v22.0000.0000.0000.0013.{v_key}"
+        )));
+        assert!(!is_node_address_text(KEY));
+    }
 
     #[test]
     fn ping_targets() {
